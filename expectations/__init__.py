@@ -1,0 +1,1 @@
+"""Great Expectations suites for the raw layer and the marts (transform issue)."""

@@ -1,0 +1,1 @@
+"""Extractors: land source systems in the DuckDB warehouse."""

@@ -1,0 +1,1 @@
+"""Visual Practice extractors: REST API (primary) and admin-panel CSV export (fallback)."""

@@ -1,0 +1,1 @@
+"""Loaders: send the marts to target systems."""

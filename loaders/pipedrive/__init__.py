@@ -1,0 +1,1 @@
+"""Pipedrive loader (client, field catalogue, load lifecycle). Built in the Pipedrive issues."""

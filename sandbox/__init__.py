@@ -1,0 +1,1 @@
+"""Emulators of the outside world, for tests, drills and the demo."""

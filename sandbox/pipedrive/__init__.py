@@ -1,0 +1,1 @@
+"""Pipedrive sandbox: the API twin built from the official OpenAPI documents (Pipedrive issue)."""

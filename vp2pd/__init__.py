@@ -1,0 +1,2 @@
+"""vp2pd: migrate a Visual Practice practice into Pipedrive CRM."""
+__version__ = "0.1.0"

@@ -1,0 +1,122 @@
+"""The `vp2pd` command line. Commands are thin: they parse options and call into the packages.
+
+Heavy imports happen inside the commands so that `vp2pd --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from vp2pd.config import DEFAULT_CUSTOMER, ConfigError, load_customer
+from vp2pd.secrets import MissingSecret, redact
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Migrate a Visual Practice practice into Pipedrive CRM.")
+sandbox_app = typer.Typer(no_args_is_help=True, help="Run an emulated outside-world system as a server.")
+app.add_typer(sandbox_app, name="sandbox")
+console = Console()
+
+CustomerOpt = typer.Option(DEFAULT_CUSTOMER, "--customer", "-c", help="Customer slug (customers/<slug>/).")
+
+
+def fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {redact(message)}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def generate(
+    out: Path = typer.Option(Path("build/demo/practice"), help="Folder for the practice (store, export, documents)."),
+    clients: int = typer.Option(200, min=1, help="Number of clients."),
+    seed: int = typer.Option(7, help="Random seed: the same seed gives the same practice."),
+    plan: str = typer.Option("standard", help="standard | enterprise (custom objects)."),
+    mess: float = typer.Option(0.3, min=0.0, max=1.0, help="Rate of real-world quirks, 0 (clean) to 1."),
+    encoding: str = typer.Option("cp1252", help="CSV export encoding: cp1252 | utf-8-sig."),
+    record_end: str = typer.Option("cr", help="CSV record end: cr | crlf."),
+    header_release: str = typer.Option("2024.1", help="Export release; before 2001.2 the old headers are written."),
+    date_style: str = typer.Option("ymd", help="Export date format: ymd (YYYYMMDD) | mdy (MM/DD/YYYY)."),
+    documents: str = typer.Option("full", help="full (bytes on disk) | metadata (sizes only, bytes on demand)."),
+    collections: Optional[str] = typer.Option(None, help="Comma-separated collections to generate (default all)."),
+    zip_export: bool = typer.Option(False, "--zip", help="Also write the export as a zip."),
+) -> None:
+    """Generate a synthetic Visual Practice practice: the sandbox's store and a CSV export."""
+    from sandbox.visual_practice.generator import GeneratorOptions, generate as run_generate
+
+    options = GeneratorOptions(
+        clients=clients, seed=seed, plan=plan, mess=mess, encoding=encoding, record_end=record_end,
+        header_release=header_release, date_style=date_style, documents=documents,
+        collections=frozenset(collections.split(",")) if collections else None, zip_export=zip_export,
+    )
+    summary = run_generate(out, options)
+    console.print(summary.table())
+
+
+@sandbox_app.command("vp")
+def sandbox_vp(
+    practice: Path = typer.Option(Path("build/demo/practice"), help="Practice folder made by `vp2pd generate`."),
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8765),
+    requests_per_minute: int = typer.Option(200, help="Rate limit per API key."),
+    fault_rate: float = typer.Option(0.0, help="Share of requests answered 502/503."),
+    latency_ms: float = typer.Option(0.0, help="Mean added latency per request."),
+    churn: float = typer.Option(0.0, help="Records deleted and inserted per list page served (mean)."),
+) -> None:
+    """Serve a generated practice as the Visual Practice REST API (key from VP_API_KEY)."""
+    from sandbox.visual_practice.server import serve
+    from sandbox.visual_practice.settings import SandboxSettings
+    from vp2pd.secrets import vp_api_key
+
+    try:
+        key = vp_api_key()
+    except MissingSecret as exc:
+        fail(str(exc))
+    settings = SandboxSettings(api_key=key, requests_per_minute=requests_per_minute, fault_rate=fault_rate,
+                               latency_ms=latency_ms, churn=churn)
+    serve(practice, host=host, port=port, settings=settings)
+
+
+@app.command()
+def extract(
+    customer: str = CustomerOpt,
+    source: Optional[str] = typer.Option(None, help="api | csv (default: the customer's setting)."),
+    incremental: bool = typer.Option(False, help="Only what changed since the last extraction's watermark."),
+    csv_path: Optional[Path] = typer.Option(None, help="Export folder or zip (for --source csv)."),
+) -> None:
+    """Extract Visual Practice into the warehouse (schema raw_visual_practice) and check the counts."""
+    from extractors.visual_practice.report import print_report
+    from extractors.visual_practice.run import ExtractionFailed, run_extraction
+
+    try:
+        cfg = load_customer(customer)
+        result = run_extraction(cfg, source=source, incremental=incremental, csv_path=csv_path)
+    except (ConfigError, MissingSecret, ExtractionFailed) as exc:
+        fail(str(exc))
+    print_report(console, result)
+
+
+@app.command()
+def demo(
+    clients: int = typer.Option(150, help="Size of the demo practice."),
+    seed: int = typer.Option(7),
+) -> None:
+    """The main job on the sandboxes: generate the demo practice, serve it, extract it, report."""
+    from vp2pd.demo import run_demo
+
+    try:
+        code = run_demo(console, clients=clients, seed=seed)
+    except (ConfigError, MissingSecret) as exc:
+        fail(str(exc))
+    raise typer.Exit(code)
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m vp2pd`
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Customer configuration: `customers/<slug>/customer.yml`, validated by a typed model.
+
+Precedence: environment (`VP2PD_<FIELD>`, nested with `__`, e.g.
+`VP2PD_VISUAL_PRACTICE__BASE_URL`) overrides the file, the file overrides the defaults below.
+Secrets never live here: they are read from the environment by `vp2pd.secrets`, and a
+customer file that carries one is refused.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CUSTOMER = "demo"
+SECRET_WORDS = ("api_key", "apikey", "token", "password", "secret")
+
+
+class ConfigError(ValueError):
+    """A customer configuration that cannot be used, with the reason."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VisualPracticeSettings(_Section):
+    source: Literal["api", "csv"] = "api"
+    base_url: str = "http://127.0.0.1:8765/api/v1"
+    per_page: int = Field(100, ge=1, le=100)
+    requests_per_minute: int = Field(200, ge=1)
+    concurrency: int = Field(4, ge=1, le=32)
+    timeout_s: float = Field(30.0, gt=0)
+    max_retries: int = Field(8, ge=0)
+    user_agent: str = "vp2pd/0.1 (Visual Practice to Pipedrive migration)"
+    # The admin-panel export (folder or zip) when `source` is csv; relative to the customer folder.
+    csv_path: Path | None = None
+    # Header aliases of this customer's export, merged over the shipped defaults.
+    csv_aliases: Path | None = None
+    # Healing gives up when a collection's count still differs after this many passes.
+    heal_passes: int = Field(3, ge=0)
+
+
+class DocumentSettings(_Section):
+    # within_limit: only files the load can send (<= size_limit_mb); larger ones are listed.
+    download: Literal["all", "within_limit", "none"] = "within_limit"
+    size_limit_mb: int = Field(50, ge=1)
+
+
+class CustomerConfig(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VP2PD_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str
+    timezone: str = "America/Toronto"
+    currency: str = "CAD"
+    visual_practice: VisualPracticeSettings = VisualPracticeSettings()
+    documents: DocumentSettings = DocumentSettings()
+    build_dir: Path = Path("build")
+    # Folder the customer file was read from (set by `load_customer`, not by the file).
+    home: Path = Field(default=Path("."), exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init arguments; the environment must win over them.
+        return (env_settings, init_settings)
+
+    # Where this customer's generated things go.
+    @property
+    def warehouse_path(self) -> Path:
+        return self.build_dir / f"{self.slug}.duckdb"
+
+    @property
+    def customer_build_dir(self) -> Path:
+        return self.build_dir / self.slug
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.customer_build_dir / "documents"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.customer_build_dir / "reports"
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the customer file, relative to the customer's folder."""
+        return path if path.is_absolute() else self.home / path
+
+
+def customers_dir() -> Path:
+    return Path(os.environ.get("VP2PD_CUSTOMERS_DIR", REPO_ROOT / "customers"))
+
+
+def _secret_keys(data: Any, prefix: str = "") -> list[str]:
+    found: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            path = f"{prefix}{key}"
+            if any(word in str(key).lower() for word in SECRET_WORDS):
+                found.append(path)
+            found += _secret_keys(value, path + ".")
+    return found
+
+
+def load_customer(slug: str = DEFAULT_CUSTOMER, directory: Path | None = None) -> CustomerConfig:
+    """Read and validate `customers/<slug>/customer.yml`, with environment overrides applied."""
+    home = (directory or customers_dir()) / slug
+    path = home / "customer.yml"
+    if not path.is_file():
+        raise ConfigError(f"no customer configuration at {path}; create it (see customers/demo/customer.yml)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must be a mapping of settings")
+    secrets = _secret_keys(data)
+    if secrets:
+        raise ConfigError(
+            f"{path} holds secret settings ({', '.join(secrets)}); secrets come from the "
+            "environment only (VP_API_KEY, PIPEDRIVE_API_TOKEN): remove them from the file"
+        )
+    if data.get("slug", slug) != slug:
+        raise ConfigError(f"{path} says slug {data['slug']!r} but lives in folder {slug!r}")
+    data["slug"] = slug
+    try:
+        return CustomerConfig(**data, home=home)
+    except ValidationError as exc:
+        raise ConfigError(f"{path} is invalid:\n{exc}") from exc
