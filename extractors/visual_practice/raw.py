@@ -4,7 +4,8 @@ One table per contract collection, contract field names as columns, typed (neste
 LIST/STRUCT, free-form objects as JSON). A CSV export refers to other records by display value
 (`"SMITH, JOHN"`, a location name); those land in `<field>_display` beside the id column for the
 transform to resolve. Bookkeeping columns: `_run_id`, `_extracted_at`, `_source` (`api`/`csv`),
-`_record_hash` (change detection), `_deleted_at` (deleted in the source).
+`_record_hash` (change detection), `_deleted_at` (deleted in the source); `_extra` holds source
+attributes the contract does not name.
 
 Every extractor stages its rows with the contract columns and calls `upsert`, so re-running an
 extraction never duplicates a row and an unchanged record keeps the run that first landed it.
@@ -62,10 +63,15 @@ def new_run_id() -> str:
 
 
 def data_columns(coll: Collection) -> list[tuple[str, str]]:
-    """(name, DuckDB type) of a raw table's data columns: contract fields, then display references."""
+    """(name, DuckDB type) of a raw table's data columns: contract fields, display references, `_extra`.
+
+    `_extra` (JSON object) keeps whatever the source sent that the contract does not name (an
+    unknown API attribute, a CSV column the alias table does not know), so nothing is lost and the
+    mapping proposal can profile it.
+    """
     cols = [(f.name, f.duckdb_type) for f in coll.fields]
     cols += [(f.display_column, "VARCHAR[]" if f.type == "str[]" else "VARCHAR") for f in coll.refs]
-    return cols  # type: ignore[return-value]
+    return [*cols, ("_extra", "JSON")]  # type: ignore[list-item]
 
 
 def table(coll: Collection | str) -> str:

@@ -13,7 +13,8 @@ Each column has a screen label and a `source` saying what it holds:
   location / organization / referral source name, service code);
 - `displays:<ref field>`: several display values joined by `; `;
 - `chart:<ref field>`: the referenced client's chart number; `bill:<ref field>`: the referenced
-  invoice's number; `charts:links.client_ids` / `names:links.organization_ids`: joined by `; `;
+  invoice's number; `charts:links.client_ids` (chart numbers) / `ids:links.organization_ids`,
+  joined by `; `;
 - `derived:<what>`: computed from the record (documented where used).
 
 Value formats (`kind`): text; date `YYYYMMDD` (or `MM/DD/YYYY` in some builds); datetime
@@ -188,7 +189,7 @@ FILES: tuple[ExportFile, ...] = (
     )),
     # Enterprise plan: custom object definitions, one row per field, then one file per object
     # type `VP-Custom-{Key}-{date}.csv` with `ID`, one column per field label, `Linked Clients`
-    # (chart numbers), `Linked Organizations` (names), `Created`, `Modified`.
+    # (chart numbers), `Linked Organization IDs`, `Created`, `Modified`.
     ExportFile("CustomObjects", "custom_objects", (
         _c("Object Key", "field:key"), _c("Object Label", "field:label"), _c("Field Key", "derived:field_key"),
         _c("Field Label", "derived:field_label"), _c("Field Type", "derived:field_type"),
@@ -198,7 +199,7 @@ FILES: tuple[ExportFile, ...] = (
 
 CUSTOM_RECORD_COLUMNS = (
     _c("ID", "field:id"), _c("Linked Clients", "charts:links.client_ids"),
-    _c("Linked Organizations", "names:links.organization_ids"), *STAMPS,
+    _c("Linked Organization IDs", "ids:links.organization_ids"), *STAMPS,
 )
 
 # Collections the export does not contain (configuration, not data).
