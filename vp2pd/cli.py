@@ -40,19 +40,25 @@ def generate(
     record_end: str = typer.Option("cr", help="CSV record end: cr | crlf."),
     header_release: str = typer.Option("2024.1", help="Export release; before 2001.2 the old headers are written."),
     date_style: str = typer.Option("ymd", help="Export date format: ymd (YYYYMMDD) | mdy (MM/DD/YYYY)."),
+    money_style: str = typer.Option("plain", help="Export money format: plain (1234.50) | dollar ($1,234.50)."),
+    timezone: str = typer.Option("America/Toronto", help="The practice's IANA time zone (export local times)."),
     documents: str = typer.Option("full", help="full (bytes on disk) | metadata (sizes only, bytes on demand)."),
     collections: Optional[str] = typer.Option(None, help="Comma-separated collections to generate (default all)."),
     zip_export: bool = typer.Option(False, "--zip", help="Also write the export as a zip."),
 ) -> None:
     """Generate a synthetic Visual Practice practice: the sandbox's store and a CSV export."""
-    from sandbox.visual_practice.generator import GeneratorOptions, generate as run_generate
+    from sandbox.visual_practice.generator import GeneratorOptions, OptionsError, generate as run_generate
 
     options = GeneratorOptions(
         clients=clients, seed=seed, plan=plan, mess=mess, encoding=encoding, record_end=record_end,
-        header_release=header_release, date_style=date_style, documents=documents,
-        collections=frozenset(collections.split(",")) if collections else None, zip_export=zip_export,
+        header_release=header_release, date_style=date_style, money_style=money_style, documents=documents,
+        collections=frozenset(c.strip() for c in collections.split(",")) if collections else None,
+        zip_export=zip_export, timezone=timezone,
     )
-    summary = run_generate(out, options)
+    try:
+        summary = run_generate(out, options)
+    except OptionsError as exc:
+        fail(str(exc))
     console.print(summary.table())
 
 

@@ -43,7 +43,7 @@ class VisualPracticeSettings(_Section):
     # Header aliases of this customer's export, merged over the shipped defaults.
     csv_aliases: Path | None = None
     # Healing gives up when a collection's count still differs after this many passes.
-    heal_passes: int = Field(3, ge=0)
+    heal_passes: int = Field(5, ge=0)
 
 
 class DocumentSettings(_Section):

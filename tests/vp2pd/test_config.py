@@ -1,0 +1,68 @@
+"""Customer configuration: defaults < file < environment; secrets refused in files."""
+
+from pathlib import Path
+
+import pytest
+
+from vp2pd.config import ConfigError, load_customer
+from vp2pd.secrets import MissingSecret, redact, vp_api_key
+
+
+def write_customer(root: Path, slug: str, text: str) -> Path:
+    folder = root / slug
+    folder.mkdir(parents=True)
+    (folder / "customer.yml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_demo_customer_loads_with_its_file_values() -> None:
+    cfg = load_customer("demo")
+    assert cfg.slug == "demo"
+    assert cfg.visual_practice.per_page == 100
+    assert cfg.warehouse_path == Path("build/demo.duckdb")
+    assert cfg.documents_dir == Path("build/demo/documents")
+
+
+def test_file_overrides_defaults_and_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_customer(tmp_path, "acme", "name: Acme\nvisual_practice:\n  concurrency: 2\n  base_url: https://acme.visualpractice.app/api/v1\n")
+    cfg = load_customer("acme", tmp_path)
+    assert cfg.visual_practice.concurrency == 2  # file over default (4)
+    assert cfg.visual_practice.requests_per_minute == 200  # default kept
+    monkeypatch.setenv("VP2PD_VISUAL_PRACTICE__BASE_URL", "http://127.0.0.1:9999/api/v1")
+    monkeypatch.setenv("VP2PD_DOCUMENTS__SIZE_LIMIT_MB", "10")
+    cfg = load_customer("acme", tmp_path)
+    assert cfg.visual_practice.base_url == "http://127.0.0.1:9999/api/v1"  # environment over file
+    assert cfg.visual_practice.concurrency == 2
+    assert cfg.documents.size_limit_mb == 10
+
+
+def test_secrets_in_the_file_are_refused_with_their_names(tmp_path: Path) -> None:
+    write_customer(tmp_path, "leaky", "name: Leaky\nvisual_practice:\n  api_key: abc123\n")
+    with pytest.raises(ConfigError, match=r"visual_practice\.api_key.*environment"):
+        load_customer("leaky", tmp_path)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name: X\nvisual_practice:\n  per_page: 500\n", "per_page"),
+    ("name: X\nunknown_setting: 1\n", "unknown_setting"),
+    ("name: X\nslug: other\n", "folder"),
+    ("- just\n- a list\n", "mapping"),
+])
+def test_invalid_files_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    write_customer(tmp_path, "bad", text)
+    with pytest.raises(ConfigError, match=message):
+        load_customer("bad", tmp_path)
+
+
+def test_missing_customer_says_where_it_looked(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no customer configuration"):
+        load_customer("nobody", tmp_path)
+
+
+def test_api_key_only_from_environment_and_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VP_API_KEY", raising=False)
+    with pytest.raises(MissingSecret, match="VP_API_KEY"):
+        vp_api_key()
+    monkeypatch.setenv("VP_API_KEY", "s3cr3t-key-value")
+    assert vp_api_key() == "s3cr3t-key-value"
+    assert redact("GET with s3cr3t-key-value failed") == "GET with <VP_API_KEY> failed"
