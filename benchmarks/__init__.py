@@ -1,0 +1,1 @@
+"""Performance targets, measured against a reference in the same run (`make bench`)."""
