@@ -1,0 +1,1 @@
+"""Contract tests: the sandbox and the client against Pipedrive's official OpenAPI."""
