@@ -1,0 +1,234 @@
+"""Async client for Pipedrive's API: auth, v2/v1 routing, burst limit, token budget, retries.
+
+Every request goes through one path (`_send`): the spec names its operation and cost (a removed v1
+endpoint or an undocumented one is refused before anything is sent), the ledger charges its tokens
+(or refuses, before the budget's reserve is touched), the adaptive concurrency and the burst
+limiter let it go, and the retry rules decide what a failure means.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, AsyncIterator, Literal, Mapping
+
+import httpx
+
+from vp2pd import pipedrive_contract as contract
+from vp2pd.clock import SYSTEM_CLOCK, Clock
+from vp2pd.secrets import PIPEDRIVE_API_TOKEN, redact, require
+
+from loaders.pipedrive import paginate
+from loaders.pipedrive.budget import TokenLedger
+from loaders.pipedrive.errors import (AbuseProtection, PipedriveError, RateLimited, RemovedEndpoint,
+                                      UnknownOperation)
+from loaders.pipedrive.limiter import AdaptiveConcurrency, BurstLimiter
+from loaders.pipedrive.retry import (TRANSIENT_ERRORS, Hooks, Landed, RequestInfo, RetryPolicy, call_hook,
+                                     is_abuse_block, is_json, is_retryable_status)
+from loaders.pipedrive.settings import (CONCURRENCY_INITIAL, CONCURRENCY_MAX, DEFAULT_TIMEZONE, OBJECTS, SEARCHABLE,
+                                        TIMEOUT_S, USER_AGENT, V1_PAGE_LIMIT, V1_PAGE_LIMITS, VERSION_PREFIX)
+
+log = logging.getLogger(__name__)
+Auth = Literal["api_token", "oauth"]
+
+
+class PipedriveClient:
+    def __init__(self, base_url: str, token: str, *, auth: Auth = "api_token", plan: str = "growth", seats: int = 1,
+                 timezone: str = DEFAULT_TIMEZONE, reserve_tokens: int | None = None, spent_today: int = 0,
+                 hooks: Hooks | None = None, retry: RetryPolicy | None = None, clock: Clock = SYSTEM_CLOCK,
+                 transport: httpx.AsyncBaseTransport | None = None, timeout_s: float = TIMEOUT_S,
+                 concurrency: int = CONCURRENCY_INITIAL, max_concurrency: int = CONCURRENCY_MAX,
+                 user_agent: str = USER_AGENT) -> None:
+        if not token:
+            raise ValueError("a Pipedrive API token (or OAuth access token) is required")
+        self.base_url = base_url.rstrip("/")
+        self.plan = plan
+        self.clock = clock
+        self.hooks = hooks or Hooks()
+        self.retry = retry or RetryPolicy()
+        self.ledger = TokenLedger(contract.daily_budget(plan, seats), reserve=reserve_tokens, timezone=timezone,
+                                  spent_today=spent_today, clock=clock)
+        self.burst = BurstLimiter(contract.burst_limit(plan), clock=clock)
+        self.search_burst = BurstLimiter(contract.SEARCH_BURST_PER_2S, clock=clock)
+        self.concurrency = AdaptiveConcurrency(concurrency, maximum=max_concurrency, clock=clock)
+        self._token = token
+        auth_header = {"x-api-token": token} if auth == "api_token" else {"Authorization": f"Bearer {token}"}
+        self._http = httpx.AsyncClient(base_url=self.base_url, headers={**auth_header, "User-Agent": user_agent},
+                                       timeout=timeout_s, transport=transport, follow_redirects=False)
+        self.requests_sent = 0
+        self.retries = 0
+        self.responses_429 = 0
+
+    @classmethod
+    def from_env(cls, base_url: str, **options: Any) -> "PipedriveClient":
+        """A client whose token is `PIPEDRIVE_API_TOKEN` from the environment (never from a file)."""
+        return cls(base_url, require(PIPEDRIVE_API_TOKEN), **options)
+
+    def __repr__(self) -> str:  # never the token
+        return f"PipedriveClient({self.base_url!r}, plan={self.plan!r}, tokens_spent={self.ledger.spent})"
+
+    async def __aenter__(self) -> "PipedriveClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _scrub(self, text: str) -> str:
+        return redact(text.replace(self._token, "<token>"))
+
+    # -- routing -------------------------------------------------------------------------------
+
+    @staticmethod
+    def path(obj: str, suffix: str = "") -> str:
+        """The API path of an object (`persons` -> `/api/v2/persons`), v2 or v1 by the routing table."""
+        if obj not in OBJECTS:
+            raise ValueError(f"unknown Pipedrive object {obj!r}; known: {', '.join(OBJECTS)}")
+        version, base, _ = OBJECTS[obj]
+        return f"{VERSION_PREFIX[version]}{base}{suffix}"
+
+    def operation(self, method: str, path: str) -> contract.Operation:
+        if contract.is_removed_v1(method, path):
+            raise RemovedEndpoint(f"{method} {path}: Pipedrive's v1 endpoint is out of support since 2026-08-01; "
+                                  f"use the v2 endpoint (client.path(...) routes it)")
+        op = contract.operation_for(method, path)
+        if op is None:
+            raise UnknownOperation(f"{method} {path} is not an operation of Pipedrive's API v1 or v2")
+        return op
+
+    # -- the one request path ------------------------------------------------------------------
+
+    async def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                      json: Any = None, files: Any = None, data: Any = None) -> dict[str, Any]:
+        """The JSON body of a successful call (a `Landed` result from `on_retry` stands in for it)."""
+        result = await self._send(method, path, params=params, json=json, files=files, data=data)
+        if isinstance(result, Landed):
+            return {"success": True, "data": result.data}
+        if not is_json(result):
+            raise PipedriveError(f"{method} {path}: expected JSON, got {result.headers.get('content-type')!r}",
+                                 result.status_code)
+        return result.json()
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response | Landed:
+        method = method.upper()
+        op = self.operation(method, path)
+        info = RequestInfo(method, path, op.operation_id, op.token_cost, kwargs.get("params"), kwargs.get("json"))
+        waits_429 = failures = 0
+        while True:
+            info.attempt += 1
+            response, error = await self._attempt(op, info, **kwargs)
+            if response is not None and response.status_code < 400:
+                return response
+            if response is not None and is_abuse_block(response):
+                raise AbuseProtection(f"{method} {path} answered 403 with an HTML page")
+            if response is not None and response.status_code == 429:
+                waits_429 += 1
+                self.responses_429 += 1
+                if waits_429 > self.retry.max_429_waits:
+                    raise RateLimited(f"{method} {path}: still 429 after {waits_429 - 1} waits", 429)
+                delay, reason = self.retry.wait_after_429(response.headers, self.clock.now(), waits_429), "429"
+                (self.search_burst if op.is_search else self.burst).hold(delay)  # every sender waits
+            elif error is not None or (response is not None and is_retryable_status(response.status_code)):
+                failures += 1
+                reason = type(error).__name__ if error is not None else str(response.status_code)
+                if failures >= self.retry.max_attempts:
+                    raise PipedriveError(f"{method} {path}: gave up after {failures} attempts ({reason})",
+                                         response.status_code if response is not None else None) from None
+                delay = self.retry.backoff(failures)
+            else:
+                raise self._error(method, path, response)
+            self.retries += 1
+            outcome = await call_hook(self.hooks.on_retry, info, reason, delay)
+            if isinstance(outcome, Landed):
+                return outcome
+            log.debug("retrying %s %s in %.2fs (%s)", method, path, delay, reason)
+            await self.clock.sleep(delay)
+
+    async def _attempt(self, op: contract.Operation, info: RequestInfo,
+                       **kwargs: Any) -> tuple[httpx.Response | None, BaseException | None]:
+        self.ledger.charge(op.token_cost, op.operation_id)  # raises before sending, never after
+        await self.concurrency.acquire()
+        throttled = False
+        try:
+            await self.burst.acquire()
+            if op.is_search:
+                await self.search_burst.acquire()
+            await call_hook(self.hooks.before_send, info)
+            self.requests_sent += 1
+            try:
+                response = await self._http.request(info.method, info.path, **kwargs)
+            except TRANSIENT_ERRORS as exc:
+                if isinstance(exc, httpx.ConnectError):  # never reached Pipedrive: not counted there
+                    self.ledger.refund(op.token_cost, op.operation_id)
+                await call_hook(self.hooks.after_response, info, None, exc)
+                return None, exc
+            throttled = response.status_code == 429
+            (self.search_burst if op.is_search else self.burst).observe(response.headers)
+            await call_hook(self.hooks.after_response, info, response, None)
+            return response, None
+        finally:
+            await self.concurrency.release(throttled=throttled)
+
+    def _error(self, method: str, path: str, response: httpx.Response) -> PipedriveError:
+        detail, code = response.text[:500], None
+        if is_json(response):
+            try:
+                body = response.json()
+                detail = str(body.get("error") or body.get("message") or detail)
+                if body.get("error_info"):
+                    detail += f" ({body['error_info']})"
+                code = body.get("code") or body.get("errorCode")
+            except ValueError:
+                pass
+        return PipedriveError(self._scrub(f"{method} {path} answered {response.status_code}: {detail}"),
+                              response.status_code, str(code) if code is not None else None)
+
+    # -- objects -------------------------------------------------------------------------------
+
+    async def create(self, obj: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return (await self.request("POST", self.path(obj), json=dict(body)))["data"]
+
+    async def get(self, obj: str, record_id: int | str) -> dict[str, Any]:
+        return (await self.request("GET", self.path(obj, f"/{record_id}")))["data"]
+
+    async def update(self, obj: str, record_id: int | str, body: Mapping[str, Any]) -> dict[str, Any]:
+        method = "PATCH" if OBJECTS[obj][0] == "v2" else "PUT"  # v2 patches; v1 puts
+        return (await self.request(method, self.path(obj, f"/{record_id}"), json=dict(body)))["data"]
+
+    async def delete(self, obj: str, record_id: int | str) -> Any:
+        return (await self.request("DELETE", self.path(obj, f"/{record_id}")))["data"]
+
+    def list(self, obj: str, **params: Any) -> AsyncIterator[dict[str, Any]]:
+        """Every record of `obj`, page by page at the largest page size."""
+        path, paging = self.path(obj), OBJECTS[obj][2]
+        if paging == "cursor":
+            return paginate.cursor_items(self._fetch, path, params)
+        if paging == "offset":
+            return paginate.offset_items(self._fetch, path, params, limit=V1_PAGE_LIMITS.get(OBJECTS[obj][1], V1_PAGE_LIMIT))
+        return paginate.single_page(self._fetch, path, params)
+
+    def list_path(self, path: str, **params: Any) -> AsyncIterator[dict[str, Any]]:
+        """Every record of any v2 cursor-paged list (fields endpoints, followers, ...)."""
+        return paginate.cursor_items(self._fetch, path, params)
+
+    def search(self, obj: str, term: str, **params: Any) -> AsyncIterator[dict[str, Any]]:
+        """v2 search: `/{obj}/search` where it exists, else itemSearch narrowed to the item type."""
+        if obj in SEARCHABLE:
+            return paginate.cursor_items(self._fetch, self.path(obj, "/search"), {"term": term, **params})
+        item_type = obj.rstrip("s")
+        return paginate.cursor_items(self._fetch, "/api/v2/itemSearch", {"term": term, "item_types": item_type, **params})
+
+    async def upload_file(self, content: bytes, filename: str, **links: int) -> dict[str, Any]:
+        """v1 multipart upload, linked to e.g. `person_id=` / `deal_id=`."""
+        form = {k: str(v) for k, v in links.items()}
+        return (await self.request("POST", self.path("files"), files={"file": (filename, content)}, data=form))["data"]
+
+    async def download_file(self, file_id: int) -> bytes:
+        result = await self._send("GET", self.path("files", f"/{file_id}/download"))
+        if isinstance(result, Landed):
+            return bytes(result.data)
+        return result.content
+
+    async def _fetch(self, method: str, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        return await self.request(method, path, params=params)

@@ -1,0 +1,79 @@
+"""Constants of the Pipedrive client: routing, page sizes, retry policy, limiter tuning, budget reserve.
+
+Token costs, burst limits and daily budgets are not here: they come from `vp2pd.pipedrive_contract`,
+which reads them from Pipedrive's own OpenAPI documents (`x-token-cost`), so nothing is typed twice.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+Version = Literal["v1", "v2"]
+Paging = Literal["cursor", "offset", "none"]
+
+# Where each object lives and how its list pages. Since 2026-08-01 the v1 endpoints of the core
+# objects are out of support, so they go to v2 (cursor paging); notes, files, users, activity types
+# and organization relationships exist only in v1 (start/limit paging, or one unpaged list).
+OBJECTS: Final[dict[str, tuple[Version, str, Paging]]] = {
+    "persons": ("v2", "/persons", "cursor"),
+    "organizations": ("v2", "/organizations", "cursor"),
+    "deals": ("v2", "/deals", "cursor"),
+    "activities": ("v2", "/activities", "cursor"),
+    "products": ("v2", "/products", "cursor"),
+    "pipelines": ("v2", "/pipelines", "cursor"),
+    "stages": ("v2", "/stages", "cursor"),
+    "notes": ("v1", "/notes", "offset"),
+    "files": ("v1", "/files", "offset"),
+    "users": ("v1", "/users", "none"),
+    "activityTypes": ("v1", "/activityTypes", "none"),
+    "organizationRelationships": ("v1", "/organizationRelationships", "none"),
+}
+# Objects with their own v2 search endpoint (`/{object}/search`); others go through itemSearch.
+SEARCHABLE: Final[frozenset[str]] = frozenset({"persons", "organizations", "deals", "products"})
+
+# The fields endpoints of v2, per object (activity fields are read-only in the API).
+FIELDS_PATHS: Final[dict[str, str]] = {
+    "persons": "/personFields",
+    "organizations": "/organizationFields",
+    "deals": "/dealFields",
+    "products": "/productFields",
+    "activities": "/activityFields",
+}
+WRITABLE_FIELDS: Final[frozenset[str]] = frozenset({"persons", "organizations", "deals", "products"})
+
+VERSION_PREFIX: Final[dict[Version, str]] = {"v2": "/api/v2", "v1": "/v1"}
+
+# Page sizes: one list call costs the same whatever its size, so always ask for the maximum.
+V2_PAGE_LIMIT: Final = 500
+V1_PAGE_LIMIT: Final = 500
+V1_FILES_PAGE_LIMIT: Final = 100  # /v1/files caps its pages at 100
+V1_PAGE_LIMITS: Final[dict[str, int]] = {"/files": V1_FILES_PAGE_LIMIT}
+
+# Retries: jittered exponential backoff, capped; a 429 waits what the server says instead.
+MAX_ATTEMPTS: Final = 7  # first try + 6 retries
+BACKOFF_BASE_S: Final = 0.5
+BACKOFF_CAP_S: Final = 30.0
+MAX_429_WAITS: Final = 40  # a limiter still answering 429 after this many waits is a real problem
+RETRY_STATUSES: Final[frozenset[int]] = frozenset({500, 502, 503, 504})
+TIMEOUT_S: Final = 30.0
+
+# The rolling window of Pipedrive's burst limit. Our log of request starts is kept a little longer
+# than the server's because the server timestamps a request when it arrives, a few ms after we
+# sent it; without the margin, request n+limit can land inside the server's window of request n.
+BURST_WINDOW_S: Final = 2.0
+BURST_MARGIN_S: Final = 0.03
+
+# Adaptive concurrency (AIMD): requests in flight start at INITIAL, grow by one per window of
+# clean answers while work is queued, and shrink by DECREASE on a 429.
+CONCURRENCY_INITIAL: Final = 4
+CONCURRENCY_MIN: Final = 1
+CONCURRENCY_MAX: Final = 32
+CONCURRENCY_DECREASE: Final = 0.5
+
+# Daily budget: stop this many tokens before the end so a run never spends the account to zero
+# (the customer's own people keep working in Pipedrive during a migration).
+RESERVE_FRACTION: Final = 0.05
+DEFAULT_TIMEZONE: Final = "UTC"
+
+ABUSE_MESSAGE: Final = "Pipedrive abuse protection: back off"
+USER_AGENT: Final = "vp2pd/0.1 (Visual Practice to Pipedrive migration)"
