@@ -80,8 +80,14 @@ class BurstLimiter:
             log.info("burst limit is %d per window (server), not %d", int(limit), self.limit)
             self.limit = int(limit)
         remaining = header_number(headers, "x-ratelimit-remaining")
-        if remaining is not None and remaining <= 0:
+        if remaining is not None and remaining <= 0 and self.in_window() < self.limit:
+            # The server's window is full but ours is not: someone else spends this token too.
+            # (When ours is full as well, our own log paces more finely than the whole-second reset.)
             self.hold(reset_delay(headers, self.clock.now()) or 0.0)
+
+    def in_window(self) -> int:
+        now = self.clock.now()
+        return sum(1 for start in self._starts if start > now - self.window_s)
 
 
 class AdaptiveConcurrency:
