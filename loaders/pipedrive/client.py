@@ -25,7 +25,8 @@ from loaders.pipedrive.limiter import AdaptiveConcurrency, BurstLimiter
 from loaders.pipedrive.retry import (TRANSIENT_ERRORS, Hooks, Landed, RequestInfo, RetryPolicy, call_hook,
                                      is_abuse_block, is_json, is_retryable_status)
 from loaders.pipedrive.settings import (CONCURRENCY_INITIAL, CONCURRENCY_MAX, DEFAULT_TIMEZONE, OBJECTS, SEARCHABLE,
-                                        TIMEOUT_S, USER_AGENT, V1_PAGE_LIMIT, V1_PAGE_LIMITS, VERSION_PREFIX)
+                                        TIMEOUT_S, USER_AGENT, V1_PAGE_LIMIT, V1_PAGE_LIMITS, V2_PAGE_LIMIT,
+                                        VERSION_PREFIX)
 
 log = logging.getLogger(__name__)
 Auth = Literal["api_token", "oauth"]
@@ -33,7 +34,8 @@ Auth = Literal["api_token", "oauth"]
 
 class PipedriveClient:
     def __init__(self, base_url: str, token: str, *, auth: Auth = "api_token", plan: str = "growth", seats: int = 1,
-                 timezone: str = DEFAULT_TIMEZONE, reserve_tokens: int | None = None, spent_today: int = 0,
+                 timezone: str = DEFAULT_TIMEZONE, daily_budget: int | None = None,
+                 reserve_tokens: int | None = None, spent_today: int = 0,
                  hooks: Hooks | None = None, retry: RetryPolicy | None = None, clock: Clock = SYSTEM_CLOCK,
                  transport: httpx.AsyncBaseTransport | None = None, timeout_s: float = TIMEOUT_S,
                  concurrency: int = CONCURRENCY_INITIAL, max_concurrency: int = CONCURRENCY_MAX,
@@ -45,7 +47,9 @@ class PipedriveClient:
         self.clock = clock
         self.hooks = hooks or Hooks()
         self.retry = retry or RetryPolicy()
-        self.ledger = TokenLedger(contract.daily_budget(plan, seats), reserve=reserve_tokens, timezone=timezone,
+        # `daily_budget` overrides the plan's figure (an account that bought extra tokens, a sandbox).
+        budget = daily_budget if daily_budget is not None else contract.daily_budget(plan, seats)
+        self.ledger = TokenLedger(budget, reserve=reserve_tokens, timezone=timezone,
                                   spent_today=spent_today, clock=clock)
         self.burst = BurstLimiter(contract.burst_limit(plan), clock=clock)
         self.search_burst = BurstLimiter(contract.SEARCH_BURST_PER_2S, clock=clock)
@@ -199,13 +203,15 @@ class PipedriveClient:
     async def delete(self, obj: str, record_id: int | str) -> Any:
         return (await self.request("DELETE", self.path(obj, f"/{record_id}")))["data"]
 
-    def list(self, obj: str, **params: Any) -> AsyncIterator[dict[str, Any]]:
-        """Every record of `obj`, page by page at the largest page size."""
-        path, paging = self.path(obj), OBJECTS[obj][2]
+    def list(self, obj: str, *, page_size: int | None = None, **params: Any) -> AsyncIterator[dict[str, Any]]:
+        """Every record of `obj`, page by page at the largest page size (or `page_size`)."""
+        path = self.path(obj)  # raises for an unknown object
+        _, base, paging = OBJECTS[obj]
         if paging == "cursor":
-            return paginate.cursor_items(self._fetch, path, params)
+            return paginate.cursor_items(self._fetch, path, params, limit=page_size or V2_PAGE_LIMIT)
         if paging == "offset":
-            return paginate.offset_items(self._fetch, path, params, limit=V1_PAGE_LIMITS.get(OBJECTS[obj][1], V1_PAGE_LIMIT))
+            limit = page_size or V1_PAGE_LIMITS.get(base, V1_PAGE_LIMIT)
+            return paginate.offset_items(self._fetch, path, params, limit=limit)
         return paginate.single_page(self._fetch, path, params)
 
     def list_path(self, path: str, **params: Any) -> AsyncIterator[dict[str, Any]]:

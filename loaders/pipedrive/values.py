@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
 ADDRESS_PARTS = ("value", "country", "admin_area_level_1", "admin_area_level_2", "locality", "sublocality",
-                 "route", "street_number", "subpremise", "postal_code", "formatted_address")
+                 "route", "street_number", "subpremise", "postal_code")
 
 
 class ValueConversionError(ValueError):
@@ -75,7 +75,12 @@ def address(value: Any, field: str) -> dict[str, Any]:
         unknown = set(value) - set(ADDRESS_PARTS)
         if unknown:
             raise ValueConversionError(f"{field}: address parts {sorted(unknown)} are not Pipedrive's")
-        return {k: str(v) for k, v in value.items() if v is not None}
+        parts = {k: str(v) for k, v in value.items() if v is not None}
+        if "value" not in parts:  # v2 requires the full address text beside its parts
+            street = " ".join(parts[k] for k in ("street_number", "route") if k in parts)
+            rest = ("subpremise", "locality", "admin_area_level_1", "postal_code", "country")
+            parts["value"] = ", ".join([street] * bool(street) + [parts[k] for k in rest if k in parts])
+        return parts
     raise ValueConversionError(f"{field}: {value!r} is not an address (text or parts)")
 
 
@@ -118,8 +123,8 @@ def plain(field_type: str, value: Any, field: str, default_currency: str | None 
             return monetary(value, field, default_currency)
         case "date":
             return iso_date(value, field)
-        case "time":
-            return iso_time(value, field)
+        case "time":  # v2 wraps a time: {value, timezone_id?}
+            return {"value": iso_time(value, field)}
         case "daterange":
             return date_range(value, field)
         case "timerange":

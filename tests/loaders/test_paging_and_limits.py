@@ -144,7 +144,10 @@ def test_values_become_v2_shapes() -> None:
     assert values.plain("date", datetime(2026, 3, 4, 10, 0), "f") == "2026-03-04"
     assert values.plain("date", "2026-03-04", "f") == "2026-03-04"
     assert values.plain("daterange", (date(2026, 1, 1), "2026-02-01"), "f") == {"start": "2026-01-01", "end": "2026-02-01"}
-    assert values.plain("time", "09:30", "f") == "09:30:00"
+    assert values.plain("time", "09:30", "f") == {"value": "09:30:00"}
+    assert values.plain("timerange", ("09:00", "17:30:00"), "f") == {"start": "09:00:00", "end": "17:30:00"}
+    assert values.plain("address", {"route": "Main St", "street_number": "1", "locality": "Toronto"}, "f") == {
+        "route": "Main St", "street_number": "1", "locality": "Toronto", "value": "1 Main St, Toronto"}
     assert values.plain("address", "1 Main St, Toronto", "f") == {"value": "1 Main St, Toronto"}
     assert values.plain("user", "7", "f") == 7
     assert values.contact_list(["a@x.org", "", {"value": "b@x.org", "label": "home"}]) == [
