@@ -7,6 +7,7 @@ and value) and `_raw` (its text) instead of being landed.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -118,12 +119,18 @@ def plan_file(spec: FileSpec, file: ExportFile, header: list[str], object_key: s
 
 
 def _map_json(pairs: list[tuple[str, str]], null_when_empty: bool) -> str:
-    """A JSON object of the non-blank values, `{key: text}`; `{}` or NULL when there is none."""
+    """A JSON object of the non-blank values, `{key: text}`; `{}` or NULL when there is none.
+
+    Built as text with `concat_ws` (which skips the NULLs of blank values): measured ~25x cheaper
+    than `to_json(map_from_entries(list_filter(...)))`, whose lambda made custom properties the
+    costliest column of a clients file.
+    """
     if not pairs:
         return "NULL" if null_when_empty else "'{}'"
-    entries = ", ".join(f"{{'k': {literal(k)}, 'v': {expr}}}" for k, expr in pairs)
-    obj = f"to_json(map_from_entries(list_filter([{entries}], lambda e: trim(e.v) <> '')))"
-    return f"nullif({obj}::VARCHAR, '{{}}')" if null_when_empty else obj
+    members = ", ".join(f"CASE WHEN trim({expr}) <> '' THEN {literal(json.dumps(k) + ':')} || to_json({expr})::VARCHAR END"
+                        for k, expr in pairs)
+    obj = f"'{{' || concat_ws(',', {members}) || '}}'"
+    return f"nullif({obj}, '{{}}')" if null_when_empty else obj
 
 
 class StageQuery:
