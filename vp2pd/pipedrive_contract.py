@@ -174,3 +174,43 @@ def burst_limit(plan: str, op: Operation | None = None) -> int:
     if op is not None and op.is_search:
         return SEARCH_BURST_PER_2S
     return BURST_PER_2S[plan]
+
+
+def operation_spec(op: Operation) -> dict[str, Any]:
+    """The operation object of the spec (parameters, requestBody, responses)."""
+    return spec(op.version)["paths"][op.template][op.method.lower()]
+
+
+def success_status(op: Operation) -> int:
+    """The 2xx status the spec documents for `op` (201 for some creates, else 200)."""
+    codes = sorted(int(c) for c in operation_spec(op)["responses"] if str(c).startswith("2"))
+    return codes[0] if codes else 200
+
+
+def to_json_schema(node: Any, nullable_properties: bool = False,
+                   extra_types: dict[str, tuple[str, ...]] | None = None) -> Any:
+    """An OpenAPI 3.0 schema (these files have no $ref) as JSON Schema draft 4: `nullable: true`
+    becomes a "null" alternative. `nullable_properties` lets every property be null as well, and
+    `extra_types` adds JSON types to properties by name (the contract tests' leniencies)."""
+    extra_types = extra_types or {}
+    if isinstance(node, list):
+        return [to_json_schema(n, nullable_properties, extra_types) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: to_json_schema(v, nullable_properties, extra_types) for k, v in node.items()
+           if k not in ("properties", "example", "examples", "nullable")}
+    if "properties" in node:
+        props = {}
+        for name, sub in node["properties"].items():
+            allow = extra_types.get(name, ()) + (("null",) if nullable_properties else ())
+            props[name] = _allow_types(to_json_schema(sub, nullable_properties, extra_types), allow)
+        out["properties"] = props
+    if node.get("nullable"):
+        out = _allow_types(out, ("null",))
+    return out
+
+
+def _allow_types(schema: Any, types: tuple[str, ...]) -> Any:
+    if not types or not isinstance(schema, dict):
+        return schema
+    return {"anyOf": [schema, {"type": list(types)}]}

@@ -1,0 +1,40 @@
+"""Seeded trouble on purpose: latency and 502/503 (the Visual Practice sandbox's `Faults`), plus
+dropped connections and 429 storms, each from its own random stream so that turning one on does not
+change which requests the others hit.
+
+A dropped connection: the app raises `ConnectionDropped` before sending anything. Over TCP uvicorn
+then closes the socket without an answer, so an httpx client sees `httpx.RemoteProtocolError`
+("Server disconnected without sending a response"); in process, httpx's ASGITransport re-raises
+the exception itself, so an in-process client sees `ConnectionDropped` (a ConnectionError) unless
+the test transport maps it (tests/contract/pipedrive_sandbox.py).
+"""
+
+from __future__ import annotations
+
+import random
+
+from sandbox.visual_practice.faults import Faults
+
+
+class ConnectionDropped(ConnectionError):
+    """Raised by the sandbox to close a connection without an answer."""
+
+
+class PipedriveFaults(Faults):
+    def __init__(self, seed: int) -> None:
+        super().__init__(seed)
+        self._drops = random.Random(f"{seed}:drops")
+        self._storms = random.Random(f"{seed}:storms")
+        self.storm_until = 0.0
+
+    def drops(self, rate: float) -> bool:
+        return self._drops.random() < rate
+
+    def in_storm(self, rate: float, storm_s: float, now: float) -> bool:
+        """True while a 429 storm lasts; each request outside one starts one with chance `rate`."""
+        if now < self.storm_until:
+            return True
+        if self._storms.random() < rate:
+            self.storm_until = now + storm_s
+            return True
+        return False
