@@ -19,7 +19,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Migrate a Visual Practice practice into Pipedrive CRM.")
 sandbox_app = typer.Typer(no_args_is_help=True, help="Run an emulated outside-world system as a server.")
 app.add_typer(sandbox_app, name="sandbox")
-console = Console()
+# Piped output (make, CI logs) gets 120 columns, not rich's 80: the tables stay unwrapped.
+console = Console(width=None if sys.stdout.isatty() else 120)
 
 CustomerOpt = typer.Option(DEFAULT_CUSTOMER, "--customer", "-c", help="Customer slug (customers/<slug>/).")
 
@@ -84,6 +85,34 @@ def sandbox_vp(
     settings = SandboxSettings(api_key=key, requests_per_minute=requests_per_minute, fault_rate=fault_rate,
                                latency_ms=latency_ms, churn=churn)
     serve(practice, host=host, port=port, settings=settings)
+
+
+@sandbox_app.command("pipedrive")
+def sandbox_pipedrive(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8766),
+    token: Optional[str] = typer.Option(None, help="API token it accepts (default: PIPEDRIVE_API_TOKEN)."),
+    plan: str = typer.Option("growth", help="lite | growth | premium | ultimate (burst and daily limits)."),
+    seats: int = typer.Option(1, min=1, help="Seats: the daily token budget is 30,000 x plan multiplier x seats."),
+    latency_ms: float = typer.Option(0.0, help="Mean added latency per request."),
+    seed: int = typer.Option(0, help="Account seed: custom-field keys and option ids differ per seed."),
+) -> None:
+    """Serve an emulated Pipedrive company (API v2 at /api/v2, v1 at /v1, admin at /_admin)."""
+    from pydantic import ValidationError
+
+    from sandbox.pipedrive.server import serve
+    from sandbox.pipedrive.settings import PipedriveSandboxSettings
+    from vp2pd.secrets import pipedrive_api_token
+
+    try:
+        api_token = token or pipedrive_api_token()
+        settings = PipedriveSandboxSettings(api_token=api_token, plan=plan, seats=seats, latency_ms=latency_ms,
+                                            account_seed=seed, seed=seed)
+    except MissingSecret as exc:
+        fail(f"{exc} (or pass --token)")
+    except ValidationError as exc:
+        fail(str(exc))
+    serve(settings, host=host, port=port)
 
 
 @app.command()
