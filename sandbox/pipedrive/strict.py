@@ -45,8 +45,13 @@ def check_body(op: pc.Operation, body: Any, media: str = "application/json") -> 
         if unknown:
             raise bad_request(f"{unknown[0]}: unknown parameter for {op.operation_id}")
     error = jsonschema.exceptions.best_match(validator.iter_errors(body))
-    if error is not None:
-        raise bad_request(f"{_where(error.absolute_path)}: {error.message}")
+    if error is None:
+        return
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = next(name for name in error.validator_value if name not in error.instance)
+        prefix = _where(error.absolute_path) + "." if error.absolute_path else ""
+        raise bad_request(f"{prefix}{missing}: required")
+    raise bad_request(f"{_where(error.absolute_path)}: {error.message}")
 
 
 def json_body(raw: bytes, op: pc.Operation) -> Any:

@@ -144,15 +144,25 @@ def request_problems(op: pc.Operation, request: httpx.Request) -> list[str]:
         problems += [f"path {name}: {m}" for m in _errors(jsonschema.Draft4Validator(schema), _query_value(value, schema))]
     query = parse_qsl(urlsplit(str(request.url)).query, keep_blank_values=True)
     allowed_extra = {"api_token"} if "auth_query_parameter" in leniency().rules else set()
+    grouped: dict[str, list[str]] = {}
     for name, value in query:
+        grouped.setdefault(name, []).append(value)
+    for name, values in grouped.items():
         spec_param = params.get(name)
         if spec_param is None or spec_param.get("in") != "query":
             if name not in allowed_extra:
                 problems.append(f"query {name}: not a parameter of {op.operation_id}")
             continue
         schema = spec_param.get("schema", {})
+        if schema.get("type") == "array":  # style form, explode: one `name=` per item
+            instance: Any = [_query_value(v, schema.get("items", {})) for v in values]
+        elif len(values) > 1:
+            problems.append(f"query {name}: sent {len(values)} times")
+            continue
+        else:
+            instance = _query_value(values[0], schema)
         problems += [f"query {name}: {m}" for m in _errors(jsonschema.Draft4Validator(
-            pc.to_json_schema(schema)), _query_value(value, schema))]
+            pc.to_json_schema(schema)), instance)]
     sent = {name for name, _ in query}
     problems += [f"query {p['name']}: required" for p in params.values()
                  if p.get("in") == "query" and p.get("required") and p["name"] not in sent]
@@ -183,7 +193,18 @@ def _body_problems(op: pc.Operation, spec_op: dict[str, Any], request: httpx.Req
     else:
         return []
     validator = _validator(op.version, op.operation_id, "request", "", media)
-    return [f"body {m}" for m in _errors(validator, instance)] if validator else []
+    problems = [f"body {m}" for m in _errors(validator, instance)] if validator else []
+    return problems + _unknown_members(body_spec["content"][media].get("schema", {}), instance)
+
+
+def _unknown_members(schema: dict[str, Any], instance: Any) -> list[str]:
+    """Top-level body members the schema does not name (unless it allows extra members): a v1-style
+    key sent to v2 (`email` for `emails`) is a client bug even where the API would ignore it."""
+    parts = schema.get("allOf", [schema])
+    if not isinstance(instance, dict) or any(p.get("additionalProperties") for p in parts):
+        return []
+    known = {k for p in parts for k in p.get("properties", {})}
+    return [f"body.{k}: not a member of the request schema" for k in sorted(set(instance) - known)]
 
 
 def _multipart_fields(request: httpx.Request) -> dict[str, Any]:
