@@ -66,15 +66,20 @@ class TokenLedger:
     def seconds_to_reset(self) -> float:
         return self.resets_at().timestamp() - self.clock.now()
 
-    def charge(self, cost: int, operation_id: str) -> None:
+    def charge(self, cost: int, operation: str) -> None:
         """Count a request about to be sent, or raise `BudgetExhausted` and send nothing."""
         if cost > self.usable:
             raise BudgetExhausted(cost, self.usable, self.reserve, self.resets_at())
         self._spent += cost
-        self.by_operation[operation_id] += cost
+        self.by_operation[operation] += cost
 
-    def refund(self, cost: int, operation_id: str) -> None:
+    def exhaust(self) -> None:
+        """Pipedrive says today's budget is spent (someone else spent it too): refuse until reset."""
+        self._roll()
+        self._spent = max(self._spent, self.daily_budget)
+
+    def refund(self, cost: int, operation: str) -> None:
         """Give back a charge for a request Pipedrive did not count (it never reached the API)."""
         self._roll()
         self._spent = max(0, self._spent - cost)
-        self.by_operation[operation_id] -= cost
+        self.by_operation[operation] -= cost

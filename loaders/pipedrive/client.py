@@ -19,17 +19,23 @@ from vp2pd.secrets import PIPEDRIVE_API_TOKEN, redact, require
 
 from loaders.pipedrive import paginate
 from loaders.pipedrive.budget import TokenLedger
-from loaders.pipedrive.errors import (AbuseProtection, PipedriveError, RateLimited, RemovedEndpoint,
+from loaders.pipedrive.errors import (AbuseProtection, BudgetExhausted, PipedriveError, RateLimited, RemovedEndpoint,
                                       UnknownOperation)
 from loaders.pipedrive.limiter import AdaptiveConcurrency, BurstLimiter
 from loaders.pipedrive.retry import (TRANSIENT_ERRORS, Hooks, Landed, RequestInfo, RetryPolicy, call_hook,
                                      is_abuse_block, is_json, is_retryable_status)
-from loaders.pipedrive.settings import (CONCURRENCY_INITIAL, CONCURRENCY_MAX, DEFAULT_TIMEZONE, OBJECTS, SEARCHABLE,
+from loaders.pipedrive.settings import (CONCURRENCY_INITIAL, CONCURRENCY_MAX, DAILY_LIMIT_CODE, DEFAULT_TIMEZONE,
+                                        OBJECTS, SEARCHABLE, UNCHARGED_STATUSES,
                                         TIMEOUT_S, USER_AGENT, V1_PAGE_LIMIT, V1_PAGE_LIMITS, V2_PAGE_LIMIT,
                                         VERSION_PREFIX)
 
 log = logging.getLogger(__name__)
 Auth = Literal["api_token", "oauth"]
+
+
+def _key(op: contract.Operation) -> str:
+    """How the ledger names an operation: v1 and v2 share some operationIds (getPersonFields)."""
+    return f"{op.version} {op.operation_id}"
 
 
 class PipedriveClient:
@@ -127,6 +133,9 @@ class PipedriveClient:
             if response is not None and is_abuse_block(response):
                 raise AbuseProtection(f"{method} {path} answered 403 with an HTML page")
             if response is not None and response.status_code == 429:
+                if self._daily_limit(response):
+                    self.ledger.exhaust()
+                    raise BudgetExhausted(op.token_cost, 0, self.ledger.reserve, self.ledger.resets_at())
                 waits_429 += 1
                 self.responses_429 += 1
                 if waits_429 > self.retry.max_429_waits:
@@ -151,7 +160,7 @@ class PipedriveClient:
 
     async def _attempt(self, op: contract.Operation, info: RequestInfo,
                        **kwargs: Any) -> tuple[httpx.Response | None, BaseException | None]:
-        self.ledger.charge(op.token_cost, op.operation_id)  # raises before sending, never after
+        self.ledger.charge(op.token_cost, _key(op))  # raises before sending, never after
         await self.concurrency.acquire()
         throttled = False
         try:
@@ -164,15 +173,26 @@ class PipedriveClient:
                 response = await self._http.request(info.method, info.path, **kwargs)
             except TRANSIENT_ERRORS as exc:
                 if isinstance(exc, httpx.ConnectError):  # never reached Pipedrive: not counted there
-                    self.ledger.refund(op.token_cost, op.operation_id)
+                    self.ledger.refund(op.token_cost, _key(op))
                 await call_hook(self.hooks.after_response, info, None, exc)
                 return None, exc
             throttled = response.status_code == 429
+            if response.status_code in UNCHARGED_STATUSES:
+                self.ledger.refund(op.token_cost, _key(op))
             (self.search_burst if op.is_search else self.burst).observe(response.headers)
             await call_hook(self.hooks.after_response, info, response, None)
             return response, None
         finally:
             await self.concurrency.release(throttled=throttled)
+
+    @staticmethod
+    def _daily_limit(response: httpx.Response) -> bool:
+        if not is_json(response):
+            return False
+        try:
+            return response.json().get("code") == DAILY_LIMIT_CODE
+        except ValueError:
+            return False
 
     def _error(self, method: str, path: str, response: httpx.Response) -> PipedriveError:
         detail, code = response.text[:500], None

@@ -56,6 +56,13 @@ BACKOFF_CAP_S: Final = 30.0
 MAX_429_WAITS: Final = 40  # a limiter still answering 429 after this many waits is a real problem
 RETRY_STATUSES: Final[frozenset[int]] = frozenset({500, 502, 503, 504})
 TIMEOUT_S: Final = 30.0
+# Answers that mean the API never ran the call, so Pipedrive charges no tokens: the burst or daily
+# limit refused it (429), or a proxy answered for an unavailable upstream (502/503/504). A 500 came
+# from the API itself and is charged; so is an answer lost on the way back (a timeout, a dropped
+# connection after sending): the ledger cannot know it was not counted, and over-counting only
+# stops a run early, while under-counting could overspend the budget.
+UNCHARGED_STATUSES: Final[frozenset[int]] = frozenset({429, 502, 503, 504})
+DAILY_LIMIT_CODE: Final = "daily_limit_exceeded"  # the 429 of a spent daily budget: no retry helps
 
 # The rolling window of Pipedrive's burst limit. Our log of request starts is kept a little longer
 # than the server's because the server timestamps a request when it arrives, a few ms after we

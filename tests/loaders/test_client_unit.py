@@ -187,7 +187,7 @@ def test_ledger_charges_the_spec_cost_of_every_request_sent() -> None:
                 + pc.token_cost("DELETE", "/api/v2/persons/1") + pc.token_cost("GET", "/v1/notes")
                 + 2 * pc.token_cost("POST", "/v1/notes"))  # the 500 reached Pipedrive: it was charged
     assert spent == expected == sum(by_op.values())
-    assert by_op["addNote"] == 2 * pc.token_cost("POST", "/v1/notes")
+    assert by_op["v1 addNote"] == 2 * pc.token_cost("POST", "/v1/notes")
 
 
 def test_budget_stops_before_the_reserve_and_says_when_it_resets() -> None:
