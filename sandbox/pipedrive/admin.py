@@ -5,7 +5,7 @@ GET  /_admin/export         the whole account as JSON (every record incl. delete
 GET  /_admin/tokens         tokens spent: total, per operation, today's budget and what is left
 GET  /_admin/stats          request counters (by status, rate limited, blocked, dropped, faults)
 GET|PATCH /_admin/settings  read or change plan, limits and faults at run time
-POST /_admin/reset          a fresh account from the same seed, fresh limits and counters
+POST /_admin/reset          a fresh account from the same seed, fresh limits and token ledger
 POST /_admin/reset-limits   clear the burst window, the abuse block and today's spending
 POST /_admin/users          seed users: [{"name", "email", "active"?: true, "admin"?: false}]
 POST /_admin/fields         seed custom fields: [{"entity": "person", "field_name", "field_type", "options"?: [labels]}]

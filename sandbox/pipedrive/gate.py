@@ -139,7 +139,7 @@ class ApiGate:
                 return HTMLResponse(BAD_GATEWAY, 502)
             return PipedriveError(503, "Service temporarily unavailable").response()
         state.budget.charge(op.token_cost, now)
-        state.stats.charge(op)
+        state.tokens.charge(op)
         ctx = Ctx(request, op, pc.path_params(op, request.url.path), state)
         try:
             return await handler(ctx)

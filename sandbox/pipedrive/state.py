@@ -23,15 +23,6 @@ class Stats:
     blocked: int = 0
     dropped: int = 0
     faults: collections.Counter[int] = field(default_factory=collections.Counter)
-    tokens_total: int = 0
-    # "v2 addPerson" -> [calls, tokens]
-    tokens_by_operation: dict[str, list[int]] = field(default_factory=dict)
-
-    def charge(self, op: pc.Operation) -> None:
-        self.tokens_total += op.token_cost
-        calls_tokens = self.tokens_by_operation.setdefault(f"{op.version} {op.operation_id}", [0, 0])
-        calls_tokens[0] += 1
-        calls_tokens[1] += op.token_cost
 
     def as_json(self) -> dict[str, Any]:
         return {"requests": self.requests, "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
@@ -39,17 +30,33 @@ class Stats:
                 "dropped": self.dropped, "faults": {str(k): v for k, v in sorted(self.faults.items())}}
 
 
+@dataclass
+class TokenLedger:
+    """Tokens charged since the account was made (or reset), total and per operation."""
+
+    total: int = 0
+    # "v2 addPerson" -> [calls, tokens]
+    by_operation: dict[str, list[int]] = field(default_factory=dict)
+
+    def charge(self, op: pc.Operation) -> None:
+        self.total += op.token_cost
+        calls_tokens = self.by_operation.setdefault(f"{op.version} {op.operation_id}", [0, 0])
+        calls_tokens[0] += 1
+        calls_tokens[1] += op.token_cost
+
+
 class SandboxState:
     def __init__(self, settings: PipedriveSandboxSettings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
+        self.stats = Stats()  # request counters cover the whole run, across resets
         self.reset()
 
     def reset(self) -> None:
-        """A new account from the same seed, and fresh limits and counters."""
+        """A new account from the same seed, with fresh limits and token ledger."""
         self.account = Account(self.settings.account_seed, self.settings.company_domain,
                                lambda: self.settings.plan, self.clock.now)
-        self.stats = Stats()
+        self.tokens = TokenLedger()
         self.burst = BurstWindow()
         self.budget = DailyBudget()
         self.abuse = AbuseGuard()
@@ -75,7 +82,7 @@ class SandboxState:
         now = self.clock.now()
         self.budget.allows(0, 0, now)  # roll the day over if it has changed
         budget = self.daily_budget()
-        return {"total": self.stats.tokens_total,
-                "by_operation": {k: {"calls": c, "tokens": t} for k, (c, t) in sorted(self.stats.tokens_by_operation.items())},
+        return {"total": self.tokens.total,
+                "by_operation": {k: {"calls": c, "tokens": t} for k, (c, t) in sorted(self.tokens.by_operation.items())},
                 "daily_budget": budget, "spent_today": self.budget.spent,
                 "left_today": max(0, budget - self.budget.spent), "resets_at": self.budget.resets_at(now)}

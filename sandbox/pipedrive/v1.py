@@ -126,7 +126,7 @@ async def get_notes(ctx: Ctx) -> Response:
         value = ctx.query(bound)
         if value is not None:
             rows = [n for n in rows if keep(n["add_time"][:10], value)]
-    return _v1_page(ctx, _sorted(rows, ctx.query("sort")))
+    return _v1_page(ctx, [_note_view(ctx, n) for n in _sorted(rows, ctx.query("sort"))])
 
 
 async def add_note(ctx: Ctx) -> Response:

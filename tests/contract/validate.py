@@ -31,7 +31,7 @@ from vp2pd import pipedrive_contract as pc
 
 LENIENCY_FILE = Path(__file__).with_name("spec_leniency.yml")
 GLOBAL_RULES = frozenset({"null_for_any_response_property", "error_envelope_when_undocumented",
-                          "edge_html_403", "auth_query_parameter"})
+                          "edge_html_403", "edge_html_502", "auth_query_parameter"})
 # Mark a request as deliberately breaking the spec (a strictness test): the validator then checks
 # that it really does break it and that the answer is a 4xx in Pipedrive's error shape.
 INVALID_REQUEST = "contract_invalid_request"
@@ -228,8 +228,9 @@ def response_problems(op: pc.Operation | None, response: httpx.Response) -> list
     status = str(response.status_code)
     media = response.headers.get("content-type", "").split(";")[0].strip()
     rules = leniency().rules
-    if response.status_code == 403 and media == "text/html" and "edge_html_403" in rules:
-        return [] if b"<html" in response.content.lower() else ["403 text/html without an HTML page"]
+    edge_html = {403: "edge_html_403", 502: "edge_html_502"}.get(response.status_code)
+    if media == "text/html" and edge_html in rules:
+        return [] if b"<html" in response.content.lower() else [f"{status} text/html without an HTML page"]
     documented = _operation_spec(op.version, op.operation_id)["responses"] if op else {}
     if status not in documented:
         if response.status_code < 400:
