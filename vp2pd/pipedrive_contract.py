@@ -211,6 +211,16 @@ def to_json_schema(node: Any, nullable_properties: bool = False,
 
 
 def _allow_types(schema: Any, types: tuple[str, ...]) -> Any:
+    """`schema` that also accepts values of `types`: widened in place where it declares a `type`
+    (so a validator's message still names the property), else as an anyOf alternative."""
     if not types or not isinstance(schema, dict):
         return schema
+    declared = schema.get("type")
+    if isinstance(declared, (str, list)) and not any(k in schema for k in ("allOf", "anyOf", "oneOf")):
+        widened = dict(schema)
+        current = [declared] if isinstance(declared, str) else list(declared)
+        widened["type"] = current + [t for t in types if t not in current]
+        if "enum" in widened and "null" in types and None not in widened["enum"]:
+            widened["enum"] = [*widened["enum"], None]
+        return widened
     return {"anyOf": [schema, {"type": list(types)}]}

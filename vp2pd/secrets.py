@@ -28,6 +28,10 @@ def vp_api_key() -> str:
     return require(VP_API_KEY)
 
 
+def pipedrive_api_token() -> str:
+    return require(PIPEDRIVE_API_TOKEN)
+
+
 def redact(text: str) -> str:
     for name in SECRET_ENV_VARS:
         value = os.environ.get(name)

@@ -109,8 +109,18 @@ def _operation_spec(version: str, operation_id: str) -> dict[str, Any]:
 
 
 def _errors(validator: jsonschema.Draft4Validator, instance: Any) -> list[str]:
-    found = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+    found = sorted((_leaf(e) for e in validator.iter_errors(instance)), key=lambda e: list(e.absolute_path))
     return [f"{_pointer(e.absolute_path)}: {e.message[:300]}" for e in found[:5]]
+
+
+def _leaf(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """The most specific cause of an allOf/anyOf failure, so that the message names the property."""
+    while error.context:
+        best = jsonschema.exceptions.best_match(error.context)
+        if best is None or list(best.absolute_path) == list(error.absolute_path) and not best.context:
+            return best or error
+        error = best
+    return error
 
 
 def _pointer(path: Iterable[Any]) -> str:
@@ -304,13 +314,18 @@ class ValidatingTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
         response = await self.inner.handle_async_request(request)
-        raw = b"".join([chunk async for chunk in response.aiter_raw()])
+        headers = response.headers
+        try:
+            raw = b"".join([chunk async for chunk in response.aiter_raw()])
+        except httpx.StreamConsumed:  # an in-memory response (MockTransport) comes read, and decoded
+            raw = response.content
+            headers = httpx.Headers([(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"])
         await response.aclose()
         if not request.url.path.startswith(ADMIN_PREFIX):
-            checked = httpx.Response(response.status_code, headers=response.headers, content=raw, request=request)
+            checked = httpx.Response(response.status_code, headers=headers, content=raw, request=request)
             validate_exchange(request, checked)
             self.exchanges += 1
-        return httpx.Response(response.status_code, headers=response.headers, stream=httpx.ByteStream(raw),
+        return httpx.Response(response.status_code, headers=headers, stream=httpx.ByteStream(raw),
                               request=request, extensions=response.extensions)
 
     async def aclose(self) -> None:
