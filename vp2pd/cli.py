@@ -96,6 +96,8 @@ def sandbox_pipedrive(
     seats: int = typer.Option(1, min=1, help="Seats: the daily token budget is 30,000 x plan multiplier x seats."),
     latency_ms: float = typer.Option(0.0, help="Mean added latency per request."),
     seed: int = typer.Option(0, help="Account seed: custom-field keys and option ids differ per seed."),
+    state_file: Optional[Path] = typer.Option(None, help="JSON snapshot of the account, kept across restarts "
+                                                         "(default: in memory only)."),
 ) -> None:
     """Serve an emulated Pipedrive company (API v2 at /api/v2, v1 at /v1, admin at /_admin)."""
     from pydantic import ValidationError
@@ -107,7 +109,7 @@ def sandbox_pipedrive(
     try:
         api_token = token or pipedrive_api_token()
         settings = PipedriveSandboxSettings(api_token=api_token, plan=plan, seats=seats, latency_ms=latency_ms,
-                                            account_seed=seed, seed=seed)
+                                            account_seed=seed, seed=seed, state_file=state_file)
     except MissingSecret as exc:
         fail(f"{exc} (or pass --token)")
     except ValidationError as exc:

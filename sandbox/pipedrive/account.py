@@ -7,6 +7,7 @@ the admin export, which is what rollback and reconciliation checks read.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from sandbox.pipedrive.timefmt import v1_time, v2_time
 # Object types with their own id sequence. v2 records keep `is_deleted`, v1 ones `active_flag`.
 TABLES = ("persons", "organizations", "deals", "activities", "products", "pipelines", "stages",
           "deal_products", "notes", "files", "activity_types", "organization_relationships", "users")
+SNAPSHOT_FORMAT = 1
 DEFAULT_STAGES = ("Qualified", "Contact made", "Demo scheduled", "Proposal made", "Negotiations started")
 DEFAULT_ACTIVITY_TYPES = (("Call", "call"), ("Meeting", "meeting"), ("Task", "task"), ("Deadline", "deadline"),
                           ("Email", "email"), ("Lunch", "lunch"))
@@ -104,6 +106,28 @@ class Account:
             "name": name, "icon_key": icon_key, "color": color or "FFFFFF", "order_nr": order,
             "key_string": key_string, "active_flag": True, "is_custom_flag": custom,
             "add_time": now, "update_time": now})
+
+    # -- persistence -------------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to carry on after a restart, including the random stream's state, so
+        that keys made after a restart are as random and as repeatable as before it."""
+        version, internal, gauss = self.rng.getstate()
+        return {"format": SNAPSHOT_FORMAT, "seed": self.seed, "company_id": self.company_id, "me_id": self.me_id,
+                "rng": [version, list(internal), gauss], "fields": self.fields.snapshot(),
+                "tables": {name: {"last_id": t.last_id, "rows": [t.rows[i] for i in sorted(t.rows)]}
+                           for name, t in self.tables.items()},
+                "blobs": {str(i): base64.b64encode(b).decode() for i, b in self.blobs.items()}}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        if snapshot.get("format") != SNAPSHOT_FORMAT or snapshot.get("seed") != self.seed:
+            raise ValueError(f"not a snapshot of this account (format {SNAPSHOT_FORMAT}, account seed {self.seed})")
+        version, internal, gauss = snapshot["rng"]
+        self.rng.setstate((version, tuple(internal), gauss))
+        self.company_id, self.me_id = snapshot["company_id"], snapshot["me_id"]
+        self.fields.restore(snapshot["fields"])
+        self.tables = {name: Table({row["id"]: row for row in t["rows"]}, t["last_id"])
+                       for name, t in snapshot["tables"].items()}
+        self.blobs = {int(i): base64.b64decode(b) for i, b in snapshot["blobs"].items()}
 
     # -- export ------------------------------------------------------------------------------------
     def export(self) -> dict[str, Any]:

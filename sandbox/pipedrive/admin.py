@@ -82,7 +82,8 @@ class Admin:
         return JSONResponse(self.state.settings.public())
 
     async def reset(self, request: Request) -> Response:
-        self.state.reset()
+        self.state.reset(restore=False)
+        self.state.persist()
         return JSONResponse({"reset": True})
 
     async def reset_limits(self, request: Request) -> Response:
@@ -102,6 +103,7 @@ class Admin:
             return _invalid(exc)
         account = self.state.account
         made = [account.add_user(u.name, u.email, active=u.active, admin=u.admin) for u in users]
+        self.state.persist()
         return JSONResponse(made, 201)
 
     async def fields(self, request: Request) -> Response:
@@ -120,4 +122,6 @@ class Admin:
                 made.append({"entity": f.entity, **self.state.account.fields.add(f.entity, body).public()})
             except PipedriveError as exc:
                 return JSONResponse(exc.body(), exc.status)
+            finally:
+                self.state.persist()
         return JSONResponse(made, 201)

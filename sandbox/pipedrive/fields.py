@@ -10,6 +10,7 @@ timezone_id?}, `timerange` {start, end, timezone_id?}, `address` {value, ...subf
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from dataclasses import dataclass, field
@@ -99,6 +100,14 @@ class FieldCatalogue:
         self._now = now
         self._next_option_id = rng.randint(10, 990)  # option ids are per account, not per field
         self.fields: dict[str, list[Field]] = {e: _builtin_fields(e, now()) for e in FIELD_ENTITIES}
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"next_option_id": self._next_option_id,
+                "fields": {e: [dataclasses.asdict(f) for f in fs] for e, fs in self.fields.items()}}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        self._next_option_id = snapshot["next_option_id"]
+        self.fields = {e: [Field(**f) for f in fs] for e, fs in snapshot["fields"].items()}
 
     # -- lookups -----------------------------------------------------------------------------------
     def active(self, entity: str) -> list[Field]:

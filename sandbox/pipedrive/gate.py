@@ -142,7 +142,10 @@ class ApiGate:
         state.tokens.charge(op)
         ctx = Ctx(request, op, pc.path_params(op, request.url.path), state)
         try:
-            return await handler(ctx)
+            response = await handler(ctx)
+            if request.method != "GET" and response.status_code < 300:
+                state.persist()
+            return response
         except PipedriveError as exc:
             return exc.response()
         except Exception:  # a sandbox bug must look like Pipedrive's 500, and say what broke

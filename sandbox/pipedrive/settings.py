@@ -7,6 +7,7 @@ values that a well-behaved client never meets and a retry loop without backoff m
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +38,8 @@ class PipedriveSandboxSettings(BaseModel):
     storm_rate: float = Field(0.0, ge=0, le=1, description="Chance per request that a 429 storm starts.")
     storm_s: float = Field(5.0, gt=0, description="How long a 429 storm answers every request 429.")
     seed: int = Field(0, description="Faults repeat for a seed and request sequence.")
+    state_file: Path | None = Field(None, description="JSON snapshot of the account, loaded at start and "
+                                                      "rewritten after every change; None: in memory only.")
 
     def public(self) -> dict[str, Any]:
         """The settings as the admin surface shows them: everything but the tokens."""
@@ -44,7 +47,7 @@ class PipedriveSandboxSettings(BaseModel):
 
     def patched(self, changes: dict[str, Any]) -> "PipedriveSandboxSettings":
         """New settings with `changes` applied and validated; tokens and the account seed are fixed."""
-        fixed = {"api_token", "oauth_tokens", "account_seed"} & set(changes)
+        fixed = {"api_token", "oauth_tokens", "account_seed", "state_file"} & set(changes)
         if fixed:
             raise ValueError(f"{', '.join(sorted(fixed))} cannot be changed at run time")
         return PipedriveSandboxSettings.model_validate({**self.model_dump(), **changes})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,15 +54,30 @@ class SandboxState:
         self.stats = Stats()  # request counters cover the whole run, across resets
         self.reset()
 
-    def reset(self) -> None:
-        """A new account from the same seed, with fresh limits and token ledger."""
+    def reset(self, restore: bool = True) -> None:
+        """A new account from the same seed (or the state file's, when there is one and `restore`),
+        with fresh limits and token ledger."""
         self.account = Account(self.settings.account_seed, self.settings.company_domain,
                                lambda: self.settings.plan, self.clock.now)
+        path = self.settings.state_file
+        if restore and path is not None and path.exists():
+            self.account.restore(json.loads(path.read_text(encoding="utf-8")))
         self.tokens = TokenLedger()
         self.burst = BurstWindow()
         self.budget = DailyBudget()
         self.abuse = AbuseGuard()
         self.faults = PipedriveFaults(self.settings.seed)
+
+    def persist(self) -> None:
+        """Write the account to the state file, if there is one (atomically: a crash mid-write
+        leaves the previous snapshot)."""
+        path = self.settings.state_file
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(path.suffix + ".partial")
+        partial.write_text(json.dumps(self.account.snapshot(), separators=(",", ":")), encoding="utf-8")
+        os.replace(partial, path)
 
     def reset_limits(self) -> None:
         self.burst.reset()

@@ -24,12 +24,13 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[tuple[PipedriveSandboxSettin
 def test_token_from_the_environment_and_plan_options(served: list, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIPEDRIVE_API_TOKEN", "env-token-7d2e")
     result = CliRunner().invoke(app, ["sandbox", "pipedrive", "--port", "9123", "--plan", "premium", "--seats", "2",
-                                      "--seed", "5", "--latency-ms", "100"])
+                                      "--seed", "5", "--latency-ms", "100", "--state-file", "build/pd.json"])
     assert result.exit_code == 0, result.output
     (settings, host, port), = served
     assert (host, port) == ("127.0.0.1", 9123)
     assert settings.accepts("env-token-7d2e") and not settings.accepts("other")
     assert (settings.plan, settings.seats, settings.account_seed, settings.latency_ms) == ("premium", 2, 5, 100.0)
+    assert str(settings.state_file) == "build/pd.json"
 
 
 def test_token_option_wins_and_a_bad_plan_is_an_error(served: list, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,6 +3,8 @@ a real network transport, and a dropped connection as a client sees it over TCP.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -43,3 +45,32 @@ async def test_a_dropped_connection_is_a_disconnect_without_answer() -> None:
                 stats = (await admin.get("/_admin/stats")).json()
             assert stats["dropped"] == 1 and stats["by_status"] == {}
             assert (await client.get("/api/v2/persons")).status_code == 200  # the sandbox lives on
+
+
+@run_async
+async def test_a_state_file_keeps_the_account_across_restarts(tmp_path: Path) -> None:
+    settings = PipedriveSandboxSettings(api_token=TOKEN, account_seed=9, state_file=tmp_path / "pd" / "state.json")
+    headers = {"x-api-token": TOKEN}
+    with start(settings) as server:
+        async with httpx.AsyncClient(base_url=server.url, headers=headers) as client:
+            field = (await client.post("/api/v2/personFields", json={"field_name": "Status", "field_type": "enum",
+                                                                     "options": [{"label": "A"}]})).json()["data"]
+            person = (await client.post("/api/v2/persons", json={"name": "Kept", "custom_fields": {
+                field["field_code"]: field["options"][0]["id"]}})).json()["data"]
+            await client.post("/v1/files", data={"person_id": str(person["id"])}, files={"file": ("k.txt", b"kept")})
+            await client.delete("/api/v2/persons/1")
+    with start(settings) as server:  # a new process would read the same file
+        async with httpx.AsyncClient(base_url=server.url, headers=headers) as client:
+            shown = (await client.get(f"/api/v2/persons/{person['id']}")).json()["data"]
+            assert shown["is_deleted"] is True and shown["custom_fields"] == person["custom_fields"]
+            assert (await client.get("/v1/files/1/download")).content == b"kept"
+            second = (await client.post("/api/v2/persons", json={"name": "After"})).json()["data"]
+            assert second["id"] == 2  # ids go on where they stopped
+            later = (await client.post("/api/v2/personFields", json={"field_name": "Later", "field_type": "varchar"})).json()
+    # The field made after the restart has the key an uninterrupted account makes next.
+    with start(PipedriveSandboxSettings(api_token=TOKEN, account_seed=9)) as server:
+        async with httpx.AsyncClient(base_url=server.url, headers=headers) as client:
+            await client.post("/api/v2/personFields", json={"field_name": "Status", "field_type": "enum",
+                                                             "options": [{"label": "A"}]})
+            same = (await client.post("/api/v2/personFields", json={"field_name": "Later", "field_type": "varchar"})).json()
+    assert later["data"]["field_code"] == same["data"]["field_code"]
