@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from sandbox.pipedrive import field_api, search, v1, v2
+from sandbox.pipedrive import field_api, search, v1_company, v1_files, v1_notes, v2
 from sandbox.pipedrive.admin import Admin
 from sandbox.pipedrive.context import Handlers
 from sandbox.pipedrive.gate import ApiGate
@@ -18,7 +18,7 @@ from vp2pd.clock import SYSTEM_CLOCK, Clock
 def handlers() -> Handlers:
     """(version, operationId) -> handler, for every operation the sandbox emulates."""
     made: Handlers = {}
-    for module in (v2, field_api, search, v1):
+    for module in (v2, field_api, search, v1_notes, v1_files, v1_company):
         module.register(made)
     return made
 
