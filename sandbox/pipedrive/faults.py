@@ -2,11 +2,11 @@
 dropped connections and 429 storms, each from its own random stream so that turning one on does not
 change which requests the others hit.
 
-A dropped connection: the app raises `ConnectionDropped` before sending anything. Over TCP uvicorn
-then closes the socket without an answer, so an httpx client sees `httpx.RemoteProtocolError`
-("Server disconnected without sending a response"); in process, httpx's ASGITransport re-raises
-the exception itself, so an in-process client sees `ConnectionDropped` (a ConnectionError) unless
-the test transport maps it (tests/contract/pipedrive_sandbox.py).
+A dropped connection (see `gate.drop_connection`): under uvicorn the sandbox aborts the socket
+before answering, so an httpx client sees `httpx.RemoteProtocolError` ("Server disconnected without
+sending a response"), as when a real edge drops it. In process, httpx's ASGITransport has no socket:
+the sandbox raises `ConnectionDropped` (a ConnectionError) and the transport passes it to the caller,
+so a client under test should treat it like a transport error.
 """
 
 from __future__ import annotations

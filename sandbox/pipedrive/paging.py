@@ -56,18 +56,15 @@ def cursor_page(rows: Sequence[dict[str, Any]], sort_by: str, direction: str, li
         data = decode_cursor(cursor)
         if data.get("sort_by") != sort_by or data.get("dir") != direction:
             raise bad_request("cursor: it was made for another sort_by/sort_direction")
-        after = tuple(data["after"])
-        keyed = [(tuple(_list_key(_sort_key(r, sort_by))), r) for r in ordered]
-        ordered = [r for k, r in keyed if (k > after if direction == "asc" else k < after)]
+        after = tuple(data.get("after") or ())
+        if len(after) != 3:
+            raise bad_request("cursor: not a cursor this API returned")
+        ordered = [r for r in ordered
+                   if (_sort_key(r, sort_by) > after if direction == "asc" else _sort_key(r, sort_by) < after)]
     page = ordered[:limit]
     if len(ordered) <= limit:
         return page, None
-    last = _list_key(_sort_key(page[-1], sort_by))
-    return page, encode_cursor({"sort_by": sort_by, "dir": direction, "after": last})
-
-
-def _list_key(key: tuple[Any, ...]) -> list[Any]:
-    return list(key)
+    return page, encode_cursor({"sort_by": sort_by, "dir": direction, "after": list(_sort_key(page[-1], sort_by))})
 
 
 def offset_cursor_page(items: Sequence[Any], limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
