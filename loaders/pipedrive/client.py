@@ -59,7 +59,8 @@ class PipedriveClient:
                                   spent_today=spent_today, clock=clock)
         self.burst = BurstLimiter(contract.burst_limit(plan), clock=clock)
         self.search_burst = BurstLimiter(contract.SEARCH_BURST_PER_2S, clock=clock)
-        self.concurrency = AdaptiveConcurrency(concurrency, maximum=max_concurrency, clock=clock)
+        self.concurrency = AdaptiveConcurrency(concurrency, maximum=max_concurrency, clock=clock,
+                                               rate=lambda: self.burst.limit / self.burst.window_s)
         self._token = token
         auth_header = {"x-api-token": token} if auth == "api_token" else {"Authorization": f"Bearer {token}"}
         self._http = httpx.AsyncClient(base_url=self.base_url, headers={**auth_header, "User-Agent": user_agent},
@@ -162,28 +163,36 @@ class PipedriveClient:
                        **kwargs: Any) -> tuple[httpx.Response | None, BaseException | None]:
         self.ledger.charge(op.token_cost, _key(op))  # raises before sending, never after
         await self.concurrency.acquire()
-        throttled = False
+        throttled, latency = False, None
         try:
-            await self.burst.acquire()
-            if op.is_search:
-                await self.search_burst.acquire()
+            slots = [(self.burst, await self.burst.acquire())]
+            if op.is_search:  # a search counts in both windows
+                slots.append((self.search_burst, await self.search_burst.acquire()))
             await call_hook(self.hooks.before_send, info)
             self.requests_sent += 1
+
+            async def trace(event: str, _: dict[str, Any]) -> None:
+                if event.endswith("send_request_body.complete"):
+                    for limiter, slot in slots:
+                        limiter.sent(slot)
+
+            started = self.clock.now()
             try:
-                response = await self._http.request(info.method, info.path, **kwargs)
+                response = await self._http.request(info.method, info.path, extensions={"trace": trace}, **kwargs)
             except TRANSIENT_ERRORS as exc:
                 if isinstance(exc, httpx.ConnectError):  # never reached Pipedrive: not counted there
                     self.ledger.refund(op.token_cost, _key(op))
                 await call_hook(self.hooks.after_response, info, None, exc)
                 return None, exc
-            throttled = response.status_code == 429
+            throttled, latency = response.status_code == 429, self.clock.now() - started
             if response.status_code in UNCHARGED_STATUSES:
                 self.ledger.refund(op.token_cost, _key(op))
-            (self.search_burst if op.is_search else self.burst).observe(response.headers)
+            limiter, slot = slots[-1]  # the headers describe the window that decided: search's for a search
+            limiter.observe(response.headers, slot)
             await call_hook(self.hooks.after_response, info, response, None)
             return response, None
         finally:
-            await self.concurrency.release(throttled=throttled)
+            await self.concurrency.release(throttled=throttled, rate_bound=self.burst.pacing, latency_s=latency)
 
     @staticmethod
     def _daily_limit(response: httpx.Response) -> bool:

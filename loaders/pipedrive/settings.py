@@ -68,14 +68,17 @@ DAILY_LIMIT_CODE: Final = "daily_limit_exceeded"  # the 429 of a spent daily bud
 # than the server's because the server timestamps a request when it arrives, a few ms after we
 # sent it; without the margin, request n+limit can land inside the server's window of request n.
 BURST_WINDOW_S: Final = 2.0
-BURST_MARGIN_S: Final = 0.03
+BURST_MARGIN_S: Final = 0.05
 
 # Adaptive concurrency (AIMD): requests in flight start at INITIAL, grow by one per window of
 # clean answers while work is queued, and shrink by DECREASE on a 429.
-CONCURRENCY_INITIAL: Final = 4
+CONCURRENCY_INITIAL: Final = 8
 CONCURRENCY_MIN: Final = 1
 CONCURRENCY_MAX: Final = 32
 CONCURRENCY_DECREASE: Final = 0.5
+# The floor of that number: allowed rate × measured latency × this, for the latency's tail (an
+# exponential latency exceeds 3× its mean 5% of the time).
+LATENCY_HEADROOM: Final = 3.0
 
 # Daily budget: stop this many tokens before the end so a run never spends the account to zero
 # (the customer's own people keep working in Pipedrive during a migration).

@@ -107,6 +107,38 @@ def test_burst_limiter_follows_the_servers_headers() -> None:
     assert clock.now() - start >= 1.0  # held until the server's window frees
 
 
+def test_a_start_counts_from_when_its_request_left() -> None:
+    clock = FakeClock()
+    limiter = BurstLimiter(2, margin_s=0.0, clock=clock)
+
+    async def go():
+        first = await limiter.acquire()
+        clock.advance(0.5)  # the first request waited for a connection before it left
+        limiter.sent(first)
+        await limiter.acquire()
+        await limiter.acquire()  # the window frees when the first, as sent, leaves it
+        return first.at, clock.now()
+
+    sent_at, third_at = run(go())
+    assert third_at == pytest.approx(sent_at + 2.0, abs=0.002)
+
+
+def test_full_server_window_holds_only_when_someone_else_spends_the_token() -> None:
+    clock = FakeClock()
+    limiter = BurstLimiter(3, margin_s=0.0, clock=clock)
+    full = httpx.Headers({"x-ratelimit-limit": "3", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "2"})
+
+    async def go():
+        slots = [await limiter.acquire() for _ in range(3)]
+        limiter.observe(full, slots[-1])  # our own third request filled it: our log already paces
+        own = limiter._hold_until
+        limiter.observe(full, slots[0])  # full when we had sent one: another client on this token
+        return own, limiter._hold_until - clock.now()
+
+    own, held = run(go())
+    assert own == 0.0 and held == pytest.approx(2.0)
+
+
 def test_adaptive_concurrency_halves_on_429_and_grows_back_while_work_waits() -> None:
     clock = FakeClock()
     aimd = AdaptiveConcurrency(8, clock=clock)
