@@ -52,6 +52,35 @@ class DocumentSettings(_Section):
     size_limit_mb: int = Field(50, ge=1)
 
 
+PICKLIST_STATUSES = ("Active", "Inactive", "Prospect", "Former")
+
+
+class ClaimsRetention(_Section):
+    # Claims are PHI: nothing is sent unless `migrate` is true, and then only these claim fields.
+    migrate: bool = False
+    fields: list[Literal["payer", "submitted_on", "status", "diagnostic_code", "health_number", "version_code"]] = [
+        "payer", "submitted_on", "status"]
+
+
+class MappingRules(_Section):
+    """The customer's mapping rules, passed to the dbt models as vars (no SQL edit per customer)."""
+
+    # Source client status -> Client_Status option; a status missing here is reported, not guessed.
+    status_map: dict[str, Literal["Active", "Inactive", "Prospect", "Former"]] = {
+        "active": "Active", "inactive": "Inactive", "prospect": "Prospect", "former": "Former"}
+    # Cancelled and no-show appointments are skipped unless listed here (template slots never move).
+    keep_appointments: list[Literal["cancelled", "no_show"]] = []
+    claims: ClaimsRetention = ClaimsRetention()
+    # per_person is the token-lean choice: one summary Note per Person instead of one per invoice.
+    invoice_notes: Literal["per_invoice", "per_person"] = "per_invoice"
+    # activity_note puts a SOAP note in its Activity's `note` (no extra call); person_note makes a Note.
+    soap_notes: Literal["activity_note", "person_note"] = "activity_note"
+    # Exports without a channel: a booking this short (or whose notes speak of a call) is a call.
+    call_max_minutes: int = Field(15, ge=0)
+    # Pipedrive refuses notes over 100 KB; longer ones are split into numbered parts.
+    note_max_bytes: int = Field(100_000, ge=1_000, le=100_000)
+
+
 class CustomerConfig(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VP2PD_", env_nested_delimiter="__", extra="forbid", validate_default=True
@@ -63,6 +92,7 @@ class CustomerConfig(BaseSettings):
     currency: str = "CAD"
     visual_practice: VisualPracticeSettings = VisualPracticeSettings()
     documents: DocumentSettings = DocumentSettings()
+    rules: MappingRules = MappingRules()
     build_dir: Path = Path("build")
     # Folder the customer file was read from (set by `load_customer`, not by the file).
     home: Path = Field(default=Path("."), exclude=True)
@@ -91,6 +121,16 @@ class CustomerConfig(BaseSettings):
     @property
     def documents_dir(self) -> Path:
         return self.customer_build_dir / "documents"
+
+    @property
+    def mapping_dir(self) -> Path:
+        """The confirmed field map and proposals (`mapping/confirmed.yml`)."""
+        return self.home / "mapping"
+
+    @property
+    def pipeline_path(self) -> Path:
+        """The pipeline worksheet: deal pipeline and stage per service-contract status."""
+        return self.home / "pipeline.yml"
 
     @property
     def reports_dir(self) -> Path:
