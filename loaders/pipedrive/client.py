@@ -15,7 +15,7 @@ import httpx
 
 from vp2pd import pipedrive_contract as contract
 from vp2pd.clock import SYSTEM_CLOCK, Clock
-from vp2pd.secrets import PIPEDRIVE_API_TOKEN, redact, require
+from vp2pd.secrets import pipedrive_api_token, redact
 
 from loaders.pipedrive import paginate
 from loaders.pipedrive.budget import TokenLedger
@@ -24,10 +24,9 @@ from loaders.pipedrive.errors import (AbuseProtection, BudgetExhausted, Pipedriv
 from loaders.pipedrive.limiter import AdaptiveConcurrency, BurstLimiter
 from loaders.pipedrive.retry import (TRANSIENT_ERRORS, Hooks, Landed, RequestInfo, RetryPolicy, call_hook,
                                      is_abuse_block, is_json, is_retryable_status)
-from loaders.pipedrive.settings import (CONCURRENCY_INITIAL, CONCURRENCY_MAX, DAILY_LIMIT_CODE, DEFAULT_TIMEZONE,
-                                        OBJECTS, SEARCHABLE, UNCHARGED_STATUSES,
-                                        TIMEOUT_S, USER_AGENT, V1_PAGE_LIMIT, V1_PAGE_LIMITS, V2_PAGE_LIMIT,
-                                        VERSION_PREFIX)
+from loaders.pipedrive.settings import (COMPANY_URL, CONCURRENCY_INITIAL, CONCURRENCY_MAX, DAILY_LIMIT_CODE,
+                                        DEFAULT_TIMEZONE, OBJECTS, SEARCHABLE, TIMEOUT_S, UNCHARGED_STATUSES,
+                                        USER_AGENT, V1_PAGE_LIMIT, V1_PAGE_LIMITS, V2_PAGE_LIMIT, VERSION_PREFIX)
 
 log = logging.getLogger(__name__)
 Auth = Literal["api_token", "oauth"]
@@ -70,9 +69,14 @@ class PipedriveClient:
         self.responses_429 = 0
 
     @classmethod
-    def from_env(cls, base_url: str, **options: Any) -> "PipedriveClient":
-        """A client whose token is `PIPEDRIVE_API_TOKEN` from the environment (never from a file)."""
-        return cls(base_url, require(PIPEDRIVE_API_TOKEN), **options)
+    def from_env(cls, base_url: str | None = None, *, company: str | None = None,
+                 **options: Any) -> "PipedriveClient":
+        """A client whose token is `PIPEDRIVE_API_TOKEN` from the environment (never from a file), for
+        `base_url` (the sandbox, a proxy) or the company's own `https://{company}.pipedrive.com`."""
+        if (base_url is None) == (company is None):
+            raise ValueError("give either base_url or company")
+        url = base_url if base_url is not None else COMPANY_URL.format(company=company)
+        return cls(url, pipedrive_api_token(), **options)
 
     def __repr__(self) -> str:  # never the token
         return f"PipedriveClient({self.base_url!r}, plan={self.plan!r}, tokens_spent={self.ledger.spent})"

@@ -42,6 +42,7 @@ FIELDS_PATHS: Final[dict[str, str]] = {
 WRITABLE_FIELDS: Final[frozenset[str]] = frozenset({"persons", "organizations", "deals", "products"})
 
 VERSION_PREFIX: Final[dict[Version, str]] = {"v2": "/api/v2", "v1": "/v1"}
+COMPANY_URL: Final = "https://{company}.pipedrive.com"  # a real account's base URL
 
 # Page sizes: one list call costs the same whatever its size, so always ask for the maximum.
 V2_PAGE_LIMIT: Final = 500

@@ -241,6 +241,7 @@ def test_from_env_reads_the_token_from_the_environment(monkeypatch: pytest.Monke
     client = PipedriveClient.from_env(BASE, plan="premium", seats=3)
     assert client._http.headers["x-api-token"] == "env-token-abc123"
     assert client.ledger.daily_budget == 30_000 * 5 * 3 and client.burst.limit == 100
+    assert PipedriveClient.from_env(company="lakeside").base_url == "https://lakeside.pipedrive.com"
     monkeypatch.delenv("PIPEDRIVE_API_TOKEN")
     with pytest.raises(Exception, match="PIPEDRIVE_API_TOKEN is not set"):
         PipedriveClient.from_env(BASE)
