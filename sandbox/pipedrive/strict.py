@@ -89,7 +89,9 @@ def query_value(op: pc.Operation, name: str, raw: str | None) -> Any:
             value = raw
     except ValueError:
         raise bad_request(f"{name}: {raw!r} is not a valid {kind}") from None
-    if "enum" in schema and kind != "array" and value not in schema["enum"]:
+    # include_fields-style parameters take a comma-separated list of their enum's values.
+    parts = raw.split(",") if kind == "string" and "," in raw else [value]
+    if "enum" in schema and kind != "array" and any(p not in schema["enum"] for p in parts):
         raise bad_request(f"{name}: {raw!r} is not one of {schema['enum']}")
     return value
 
