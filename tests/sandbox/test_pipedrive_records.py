@@ -248,3 +248,15 @@ async def test_search_per_entity_and_item_search() -> None:
                                                                "cursor": paged["additional_data"]["next_cursor"]})).json()
         assert len(paged["data"]["items"]) == 3 and len(rest["data"]["items"]) == 1
         assert rest["additional_data"]["next_cursor"] is None
+
+
+@run_async
+async def test_concurrent_creates_get_unique_ids_and_share_the_burst_window() -> None:
+    import asyncio
+
+    app, _ = make_sandbox(plan="growth")
+    async with sandbox_client(app) as client:
+        answers = await asyncio.gather(*(client.post("/api/v2/persons", json={"name": f"P{i}"}) for i in range(50)))
+    created = sorted(a.json()["data"]["id"] for a in answers if a.status_code == 200)
+    assert created == list(range(1, 41))  # 40 per 2 s on Growth, ids without gaps
+    assert sorted(a.status_code for a in answers).count(429) == 10
