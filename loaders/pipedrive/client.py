@@ -25,7 +25,7 @@ from loaders.pipedrive.limiter import AdaptiveConcurrency, BurstLimiter
 from loaders.pipedrive.retry import (TRANSIENT_ERRORS, Hooks, Landed, RequestInfo, RetryPolicy, call_hook,
                                      is_abuse_block, is_json, is_retryable_status)
 from loaders.pipedrive.settings import (COMPANY_URL, CONCURRENCY_INITIAL, CONCURRENCY_MAX, DAILY_LIMIT_CODE,
-                                        DEFAULT_TIMEZONE, OBJECTS, SEARCHABLE, TIMEOUT_S, UNCHARGED_STATUSES,
+                                        DEFAULT_TIMEZONE, ITEM_SEARCH_TYPES, OBJECTS, SEARCHABLE, TIMEOUT_S, UNCHARGED_STATUSES,
                                         USER_AGENT, V1_PAGE_LIMIT, V1_PAGE_LIMITS, V2_PAGE_LIMIT, VERSION_PREFIX)
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,8 @@ class PipedriveClient:
         self.requests_sent = 0
         self.retries = 0
         self.responses_429 = 0
+        # Set by the edge's HTML 403: from then on this client sends nothing (a new client, later, may).
+        self.blocked: str | None = None
 
     @classmethod
     def from_env(cls, base_url: str | None = None, *, company: str | None = None,
@@ -128,6 +130,8 @@ class PipedriveClient:
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response | Landed:
         method = method.upper()
         op = self.operation(method, path)
+        if self.blocked is not None:  # every request during a block only extends it
+            raise AbuseProtection(f"{method} {path} not sent: {self.blocked}")
         info = RequestInfo(method, path, op.operation_id, op.token_cost, kwargs.get("params"), kwargs.get("json"))
         waits_429 = failures = 0
         while True:
@@ -136,7 +140,8 @@ class PipedriveClient:
             if response is not None and response.status_code < 400:
                 return response
             if response is not None and is_abuse_block(response):
-                raise AbuseProtection(f"{method} {path} answered 403 with an HTML page")
+                self.blocked = f"{method} {path} answered 403 with an HTML page"
+                raise AbuseProtection(self.blocked)
             if response is not None and response.status_code == 429:
                 if self._daily_limit(response):
                     self.ledger.exhaust()
@@ -153,7 +158,7 @@ class PipedriveClient:
                 if failures >= self.retry.max_attempts:
                     raise PipedriveError(f"{method} {path}: gave up after {failures} attempts ({reason})",
                                          response.status_code if response is not None else None) from None
-                delay = self.retry.backoff(failures)
+                delay = self.retry.backoff(failures, response.headers if response is not None else None)
             else:
                 raise self._error(method, path, response)
             self.retries += 1
@@ -255,8 +260,10 @@ class PipedriveClient:
         """v2 search: `/{obj}/search` where it exists, else itemSearch narrowed to the item type."""
         if obj in SEARCHABLE:
             return paginate.cursor_items(self._fetch, self.path(obj, "/search"), {"term": term, **params})
-        item_type = obj.rstrip("s")
-        return paginate.cursor_items(self._fetch, "/api/v2/itemSearch", {"term": term, "item_types": item_type, **params})
+        if obj not in ITEM_SEARCH_TYPES:
+            raise ValueError(f"{obj!r} cannot be searched; searchable: {', '.join([*SEARCHABLE, *ITEM_SEARCH_TYPES])}")
+        return paginate.cursor_items(self._fetch, "/api/v2/itemSearch",
+                                     {"term": term, "item_types": ITEM_SEARCH_TYPES[obj], **params})
 
     async def upload_file(self, content: bytes, filename: str, **links: int) -> dict[str, Any]:
         """v1 multipart upload, linked to e.g. `person_id=` / `deal_id=`."""

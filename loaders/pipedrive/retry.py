@@ -19,7 +19,7 @@ from typing import Any, Awaitable, Callable, Mapping
 
 import httpx
 
-from loaders.pipedrive.limiter import reset_delay
+from loaders.pipedrive.limiter import header_number, reset_delay
 from loaders.pipedrive.settings import BACKOFF_BASE_S, BACKOFF_CAP_S, MAX_429_WAITS, MAX_ATTEMPTS, RETRY_STATUSES
 
 TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
@@ -75,11 +75,14 @@ class RetryPolicy:
     max_429_waits: int = MAX_429_WAITS
     rng: random.Random = field(default_factory=random.Random, compare=False)
 
-    def backoff(self, attempt: int) -> float:
+    def backoff(self, attempt: int, headers: Mapping[str, str] | None = None) -> float:
         """Jittered exponential delay before retry number `attempt` (1-based): half fixed, half
-        random, so parallel senders that failed together do not come back together."""
+        random, so parallel senders that failed together do not come back together. A 503's
+        `Retry-After` is a floor (capped: a server asking for an hour gets the cap, then a retry)."""
         ceiling = min(self.cap_s, self.base_s * 2 ** (attempt - 1))
-        return ceiling * (0.5 + 0.5 * self.rng.random())
+        delay = ceiling * (0.5 + 0.5 * self.rng.random())
+        told = header_number(headers, "retry-after") if headers is not None else None
+        return min(self.cap_s, max(delay, told)) if told is not None else delay
 
     def wait_after_429(self, headers: Mapping[str, str], now: float, waits: int) -> float:
         told = reset_delay(headers, now)

@@ -30,6 +30,7 @@ OBJECTS: Final[dict[str, tuple[Version, str, Paging]]] = {
 }
 # Objects with their own v2 search endpoint (`/{object}/search`); others go through itemSearch.
 SEARCHABLE: Final[frozenset[str]] = frozenset({"persons", "organizations", "deals", "products"})
+ITEM_SEARCH_TYPES: Final[dict[str, str]] = {"files": "file"}  # object -> itemSearch `item_types`
 
 # The fields endpoints of v2, per object (activity fields are read-only in the API).
 FIELDS_PATHS: Final[dict[str, str]] = {

@@ -97,6 +97,20 @@ def test_html_403_raises_abuse_protection_without_parsing_or_retrying() -> None:
     assert not isinstance(info.value.__context__, ValueError)  # no JSON decode was attempted
 
 
+def test_after_the_block_the_client_sends_nothing_more() -> None:
+    script = Script(FakeClock(), [HTML_403])
+
+    async def go():
+        async with make_client(script) as c:
+            with pytest.raises(AbuseProtection):
+                await c.create("persons", {"name": "A"})
+            with pytest.raises(AbuseProtection, match="not sent"):
+                await c.get("persons", 1)
+
+    run(go())
+    assert len(script.seen) == 1  # each request during a block would only extend it
+
+
 def test_json_403_is_an_api_error_not_abuse() -> None:
     script = Script(FakeClock(), [httpx.Response(403, json={"success": False, "error": "Field limit reached",
                                                             "code": "feature_capping_custom_fields_limit"})])
@@ -129,6 +143,19 @@ def test_5xx_timeouts_and_dropped_connections_are_retried_with_growing_backoff()
     for n, gap in enumerate(gaps, start=1):  # jitter keeps each delay in [cap/2, cap]
         ceiling = min(policy.cap_s, policy.base_s * 2 ** (n - 1))
         assert ceiling / 2 <= gap <= ceiling + 1e-9
+
+
+def test_retry_after_of_a_503_is_honoured() -> None:
+    clock = FakeClock()
+    script = Script(clock, [httpx.Response(503, json={"success": False, "error": "maintenance"},
+                                           headers={"retry-after": "7"}), ok({"id": 1})])
+
+    async def go():
+        async with make_client(script) as c:
+            return await c.get("persons", 1)
+
+    assert run(go()) == {"id": 1}
+    assert script.seen[1][0] - script.seen[0][0] == pytest.approx(7.0, abs=0.01)
 
 
 def test_gives_up_after_max_attempts_with_a_clear_error() -> None:
