@@ -6,8 +6,12 @@ import asyncio
 import httpx
 import pytest
 
+from loaders.pipedrive import values
+from loaders.pipedrive.client import PipedriveClient
 from loaders.pipedrive.errors import AbuseProtection, BudgetExhausted, PipedriveError, RemovedEndpoint
-from tests.contract.pipedrive_sandbox import make_sandbox, run_async, sandbox_client
+from loaders.pipedrive.retry import Hooks, Landed, RequestInfo
+from tests.contract.pipedrive_sandbox import BASE, TOKEN, make_sandbox, run_async, sandbox_client
+from tests.contract.validate import ValidatingTransport
 from tests.loaders.sandbox_client import admin, live, pd_client
 from vp2pd import pipedrive_contract as pc
 
@@ -154,3 +158,38 @@ async def test_removed_v1_endpoint_and_wrong_token_against_the_sandbox() -> None
         with pytest.raises(PipedriveError) as info:
             await c.get("persons", 1)
     assert info.value.status == 401 and wrong not in str(info.value) and wrong not in repr(info.value)
+
+
+class LosesAnswers(httpx.AsyncBaseTransport):
+    """Delivers the request, then loses the answer (a timeout on the way back): the create landed."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, lose: int) -> None:
+        self.inner, self.lose = inner, lose
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "POST" and self.lose:
+            self.lose -= 1
+            await response.aclose()
+            raise httpx.ReadTimeout("answer lost", request=request)
+        return response
+
+
+@run_async
+async def test_on_retry_hook_finds_a_create_that_landed_and_no_duplicate_is_made() -> None:
+    app, clock = make_sandbox()
+    transport = ValidatingTransport(LosesAnswers(httpx.ASGITransport(app=app), lose=1))
+    client = PipedriveClient(BASE, TOKEN, clock=clock, transport=transport)
+
+    async def landed(info: RequestInfo, reason: str, delay: float):
+        # What the loader's ledger will do: look the record up by its migration key before resending.
+        email = info.json["emails"][0]["value"]
+        found = [p async for p in client.search("persons", email, fields="email", exact_match=True)]
+        return Landed(await client.get("persons", found[0]["id"])) if found else None
+
+    client.hooks = Hooks(on_retry=landed)
+    async with client:
+        person = await client.create("persons", {"name": "Ada", "emails": values.contact_list("ada@example.org")})
+        sends = client.ledger.by_operation["v2 addPerson"] // pc.token_cost("POST", "/api/v2/persons")
+    persons = await live(app, "persons")
+    assert len(persons) == 1 and person["id"] == persons[0]["id"] and sends == 1
