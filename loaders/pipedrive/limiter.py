@@ -1,11 +1,12 @@
 """Riding just under Pipedrive's burst limit: a rolling 2-s window kept in sync with the
 `x-ratelimit-*` headers, and an adaptive (AIMD) number of requests in flight.
 
-`BurstLimiter` is the hard rule — never more request starts in a rolling window than the limit —
-and it believes the server over itself: `x-ratelimit-limit` replaces the plan's figure, and
-`x-ratelimit-remaining: 0` or a 429 holds every sender until the window frees.
+`BurstLimiter` is the hard rule — never more request starts in a rolling window than the limit,
+evenly spaced — and it believes the server over itself: `x-ratelimit-limit` replaces the plan's
+figure, a 429 holds every sender for what `Retry-After` / `x-ratelimit-reset` say, and a full
+server window that our own log cannot explain (another client on the same token) holds too.
 `AdaptiveConcurrency` decides how many requests may be in flight: enough to fill the window
-despite latency, halved on a 429 so a burst of parallel senders backs off together.
+despite latency, halved on a 429 so parallel senders back off together.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def header_number(headers: Mapping[str, str], name: str) -> float | None:
 
 
 def reset_delay(headers: Mapping[str, str], now: float) -> float | None:
-    """Seconds until the server frees the window: `Retry-After`, else `x-ratelimit-reset`."""
+    """Seconds until the server frees the window: the longer of `Retry-After` and `x-ratelimit-reset`
+    (Pipedrive sends seconds; an epoch timestamp is understood too)."""
     waits = []
     retry_after = header_number(headers, "retry-after")
     if retry_after is not None:

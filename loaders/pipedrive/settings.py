@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from vp2pd import pipedrive_contract as contract
+
 Version = Literal["v1", "v2"]
 Paging = Literal["cursor", "offset", "none"]
 
@@ -66,10 +68,12 @@ TIMEOUT_S: Final = 30.0
 UNCHARGED_STATUSES: Final[frozenset[int]] = frozenset({429, 502, 503, 504})
 DAILY_LIMIT_CODE: Final = "daily_limit_exceeded"  # the 429 of a spent daily budget: no retry helps
 
-# The rolling window of Pipedrive's burst limit. Our log of request starts is kept a little longer
-# than the server's because the server timestamps a request when it arrives, a few ms after we
-# sent it; without the margin, request n+limit can land inside the server's window of request n.
-BURST_WINDOW_S: Final = 2.0
+# The rolling window of Pipedrive's burst limit (the contract's figure). Our log of request starts
+# is kept a little longer than the server's because the server timestamps a request when it gets to
+# it — after the network, after any stall of its own — and without the margin request n+limit can
+# land inside the server's window of request n (a 429, and a whole-second wait). 50 ms costs 2.4%
+# of the rate and absorbs a server stall of that length.
+BURST_WINDOW_S: Final = contract.BURST_WINDOW_S
 BURST_MARGIN_S: Final = 0.05
 
 # Adaptive concurrency (AIMD): requests in flight start at INITIAL, grow by one per window of
