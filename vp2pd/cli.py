@@ -137,6 +137,27 @@ def extract(
 
 
 @app.command()
+def transform(customer: str = CustomerOpt) -> None:
+    """Build the Pipedrive-shaped marts (schema pipedrive) with dbt: models, data and unit tests."""
+    from rich.table import Table
+
+    from vp2pd.transform import TransformFailed, run_transform
+
+    try:
+        cfg = load_customer(customer)
+        result = run_transform(cfg)
+    except (ConfigError, TransformFailed) as exc:
+        fail(str(exc))
+    table = Table("mart", "rows", title=f"pipedrive marts — {result.warehouse}")
+    for mart, rows in result.counts.items():
+        table.add_row(mart, f"{rows:,}")
+    console.print(table)
+    console.print("skipped / reported: " + ", ".join(f"{r} {n}" for r, n in result.skipped_by_reason.items()))
+    if not result.success:
+        fail("dbt build failed:\n" + "\n".join(result.failures))
+
+
+@app.command()
 def demo(
     clients: int = typer.Option(150, help="Size of the demo practice."),
     seed: int = typer.Option(7),

@@ -2,13 +2,16 @@
 
 The customer's rules (customer.yml `rules:`), confirmed field map (`mapping/confirmed.yml`) and
 pipeline worksheet (`pipeline.yml`) reach the models as dbt vars, so a mapping change never needs
-a SQL edit. dbt runs in-process (`dbtRunner`) against the customer's warehouse, with its target
-and logs under `build/dbt/`; the result counts the rows of every mart and names every failure.
+a SQL edit. dbt runs as a child process against the customer's warehouse, with its target
+and logs under `build/<slug>/dbt/`; the result counts the rows of every mart and names every failure.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,31 +109,28 @@ def dbt_vars(cfg: CustomerConfig) -> dict[str, Any]:
 
 def dbt_args(command: str, cfg: CustomerConfig, *extra: str) -> list[str]:
     return [command, "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT),
-            "--target-path", str(REPO_ROOT / "build" / "dbt" / cfg.slug / "target"),
-            "--log-path", str(REPO_ROOT / "build" / "dbt" / cfg.slug / "logs"),
+            "--target-path", str(target_dir(cfg)),
+            "--log-path", str(target_dir(cfg).parent / "logs"),
             "--vars", yaml.safe_dump(dbt_vars(cfg), default_flow_style=True, width=10**9), *extra]
 
 
-def run_transform(cfg: CustomerConfig, *, select: str | None = None, quiet: bool = True) -> TransformResult:
-    """`dbt build` (models, data tests, unit tests) on the customer's warehouse."""
-    from dbt.cli.main import dbtRunner
+def run_transform(cfg: CustomerConfig, *, select: str | None = None) -> TransformResult:
+    """`dbt build` (models, data tests, unit tests) on the customer's warehouse.
 
+    dbt runs as a child process: dbt-duckdb keeps its DuckDB connection open for the life of the
+    process, which would lock the warehouse against the reads (and the loader) that follow.
+    """
     warehouse = cfg.warehouse_path if cfg.warehouse_path.is_absolute() else Path.cwd() / cfg.warehouse_path
     if not warehouse.is_file():
         raise TransformFailed(f"no warehouse at {warehouse}: run `vp2pd extract --customer {cfg.slug}` first")
-    extra = ["--quiet"] if quiet else []
-    if select:
-        extra += ["--select", select]
-    os.environ["VP2PD_DUCKDB_PATH"] = str(warehouse)
-    outcome = dbtRunner().invoke(dbt_args("build", cfg, *extra))
-    failures: list[str] = []
-    if outcome.exception is not None:
-        failures.append(f"dbt: {outcome.exception}")
-    for node in (outcome.result or []):
-        status = str(getattr(node, "status", ""))
-        if status in ("error", "fail", "runtime error"):
-            failures.append(f"{node.node.name}: {(node.message or status).strip()}")
-    result = TransformResult(warehouse, success=bool(outcome.success) and not failures, failures=failures)
+    args = dbt_args("build", cfg, "--quiet", *(["--select", select] if select else []))
+    env = {**os.environ, "VP2PD_DUCKDB_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    dbt = Path(sys.executable).with_name("dbt")
+    proc = subprocess.run([str(dbt), *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    failures = _failures(target_dir(cfg) / "run_results.json")
+    if proc.returncode != 0 and not failures:
+        failures.append(f"dbt exited {proc.returncode}: {(proc.stdout + proc.stderr).strip()[-2000:]}")
+    result = TransformResult(warehouse, success=proc.returncode == 0 and not failures, failures=failures)
     con = connect(warehouse, read_only=True)
     try:
         present = {r[0] for r in con.execute(
@@ -144,3 +144,18 @@ def run_transform(cfg: CustomerConfig, *, select: str | None = None, quiet: bool
     finally:
         con.close()
     return result
+
+
+def target_dir(cfg: CustomerConfig) -> Path:
+    """dbt's target (compiled SQL, run_results.json) beside the customer's other build output."""
+    root = cfg.customer_build_dir if cfg.customer_build_dir.is_absolute() else REPO_ROOT / cfg.customer_build_dir
+    return root / "dbt" / "target"
+
+
+def _failures(run_results: Path) -> list[str]:
+    """Every node that errored or failed, named, with dbt's message."""
+    if not run_results.is_file():
+        return []
+    data = json.loads(run_results.read_text(encoding="utf-8"))
+    return [f"{r['unique_id']}: {(r.get('message') or r['status']).strip()}"
+            for r in data.get("results", []) if r.get("status") in ("error", "fail", "runtime error")]
