@@ -29,12 +29,28 @@ async def test_cursor_and_offset_pagination_reach_the_end() -> None:
         for i in range(3):
             await c.upload_file(f"file {i}".encode(), f"f{i}.txt", person_id=made[1]["id"])
         files = [f["name"] async for f in c.list("files", page_size=2)]
+        first_file = min([f async for f in c.list("files")], key=lambda f: f["id"])
+        downloaded = await c.download_file(first_file["id"])
         by_op = c.ledger.by_operation
     assert paged == whole == [p["id"] for p in made]
     assert by_op["v2 getPersons"] == pc.token_cost("GET", "/api/v2/persons") * (5 + 1)  # 5 pages of 5, then 1 of 500
     assert notes == [f"<p>note {i}</p>" for i in range(7)]
     assert by_op["v1 getNotes"] == pc.token_cost("GET", "/v1/notes") * 3
-    assert sorted(files) == ["f0.txt", "f1.txt", "f2.txt"]
+    assert sorted(files) == ["f0.txt", "f1.txt", "f2.txt"] and downloaded == b"file 0"
+
+
+@run_async
+async def test_searches_keep_to_their_own_lower_burst_limit() -> None:
+    app, clock = make_sandbox()
+    async with pd_client(app, clock, auth="oauth") as c:  # Bearer works as well as x-api-token
+        await c.create("persons", {"name": "Jo Client"})
+        start = clock.now()
+        for _ in range(25):
+            assert [p["name"] async for p in c.search("persons", "Jo")] == ["Jo Client"]
+        elapsed = clock.now() - start
+    stats = await admin(app, "stats")
+    assert stats["rate_limited"] == 0  # 10 per 2 s for searches, never exceeded
+    assert elapsed >= (25 - 10) * pc.BURST_WINDOW_S / pc.SEARCH_BURST_PER_2S
 
 
 @run_async
