@@ -15,7 +15,7 @@ import inspect
 import random
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import httpx
 
