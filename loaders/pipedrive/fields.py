@@ -137,11 +137,17 @@ class FieldCatalogue:
         if value is None:
             return None
         if f.field_type == "enum":
-            return value if value in f.labels else self.option_id(name, str(value))
+            return self._option(f, name, value)
         if f.field_type == "set":
             items = [value] if isinstance(value, str) else list(value)
-            return [item if item in f.labels else self.option_id(name, str(item)) for item in items] or None
+            return [self._option(f, name, item) for item in items] or None  # v2 clears a set with null, not []
         return values.plain(f.field_type, value, f"{self.obj}.{f.name}", self.default_currency)
+
+    def _option(self, f: Field, name: str, value: Any) -> Any:
+        """An option id given as such stays; anything else is a label (True is not option 1)."""
+        if not isinstance(value, bool) and value in f.labels:
+            return value
+        return self.option_id(name, str(value))
 
     def custom_fields(self, named: Mapping[str, Any]) -> dict[str, Any]:
         """{field name: plain value} -> the v2 `custom_fields` object {key: shaped value}."""
