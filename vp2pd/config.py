@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,42 @@ class DocumentSettings(_Section):
     # within_limit: only files the load can send (<= size_limit_mb); larger ones are listed.
     download: Literal["all", "within_limit", "none"] = "within_limit"
     size_limit_mb: int = Field(50, ge=1)
+
+
+class PipedriveSettings(_Section):
+    """The Pipedrive company to load into; the names are `PipedriveClient.from_env`'s options.
+
+    Exactly one of `company` (the real `https://{company}.pipedrive.com`) and `base_url` (the
+    sandbox, a proxy). The token is PIPEDRIVE_API_TOKEN from the environment, never this file.
+    """
+
+    company: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    base_url: str | None = None
+    auth: Literal["api_token", "oauth"] = "api_token"
+    plan: Literal["lite", "growth", "premium", "ultimate"] = "growth"
+    seats: int = Field(1, ge=1)
+    # The daily token budget resets at midnight of the company's time zone.
+    timezone: str = "UTC"
+    # For accounts that bought extra tokens; otherwise 30,000 x plan multiplier x seats.
+    daily_budget: int | None = Field(None, ge=1)
+    # Tokens kept back at the end of a day (default: 5% of the budget).
+    reserve_tokens: int | None = Field(None, ge=0)
+    timeout_s: float = Field(30.0, gt=0)
+    concurrency: int = Field(8, ge=1)
+    max_concurrency: int = Field(32, ge=1)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "PipedriveSettings":
+        if self.company and self.base_url:
+            raise ValueError("give pipedrive.company or pipedrive.base_url, not both")
+        return self
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments for `PipedriveClient.from_env`."""
+        if not (self.company or self.base_url):
+            raise ConfigError("no Pipedrive company: set pipedrive.company (https://<company>.pipedrive.com) "
+                              "or pipedrive.base_url in customer.yml")
+        return self.model_dump(exclude_none=True)
 
 
 PICKLIST_STATUSES = ("Active", "Inactive", "Prospect", "Former")
@@ -93,6 +129,7 @@ class CustomerConfig(BaseSettings):
     visual_practice: VisualPracticeSettings = VisualPracticeSettings()
     documents: DocumentSettings = DocumentSettings()
     rules: MappingRules = MappingRules()
+    pipedrive: PipedriveSettings = PipedriveSettings()
     build_dir: Path = Path("build")
     # Folder the customer file was read from (set by `load_customer`, not by the file).
     home: Path = Field(default=Path("."), exclude=True)

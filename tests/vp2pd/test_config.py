@@ -66,3 +66,34 @@ def test_api_key_only_from_environment_and_redacted(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("VP_API_KEY", "s3cr3t-key-value")
     assert vp_api_key() == "s3cr3t-key-value"
     assert redact("GET with s3cr3t-key-value failed") == "GET with <VP_API_KEY> failed"
+
+
+def test_pipedrive_section_builds_the_client_and_the_environment_wins(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from loaders.pipedrive.client import PipedriveClient
+    from vp2pd.aio import run_sync
+
+    write_customer(tmp_path, "acme", "name: Acme\npipedrive:\n  company: acme-clinic\n  plan: premium\n  seats: 3\n")
+    monkeypatch.setenv("PIPEDRIVE_API_TOKEN", "pd-token-5e7a")
+    monkeypatch.setenv("VP2PD_PIPEDRIVE__SEATS", "4")
+    cfg = load_customer("acme", tmp_path)
+    assert cfg.pipedrive.client_options() == {"company": "acme-clinic", "auth": "api_token", "plan": "premium",
+                                              "seats": 4, "timezone": "UTC", "timeout_s": 30.0,
+                                              "concurrency": 8, "max_concurrency": 32}
+    client = PipedriveClient.from_env(**cfg.pipedrive.client_options())
+    try:
+        assert client.base_url == "https://acme-clinic.pipedrive.com"
+        assert client.ledger.daily_budget == 30_000 * 5 * 4  # premium multiplier x seats from the environment
+        assert "pd-token-5e7a" not in repr(client)
+    finally:
+        run_sync(client.aclose())
+
+
+def test_pipedrive_target_must_be_one_company_or_one_url(tmp_path: Path) -> None:
+    write_customer(tmp_path, "both", "name: Both\npipedrive:\n  company: a\n  base_url: http://127.0.0.1:1\n")
+    with pytest.raises(ConfigError, match="pipedrive.company or pipedrive.base_url, not both"):
+        load_customer("both", tmp_path)
+    write_customer(tmp_path, "none", "name: None\n")
+    with pytest.raises(ConfigError, match="set pipedrive.company"):
+        load_customer("none", tmp_path).pipedrive.client_options()
+    assert load_customer("demo").pipedrive.client_options()["base_url"] == "http://127.0.0.1:8766"
