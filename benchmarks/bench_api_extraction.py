@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from benchmarks.harness import BUILD_DIR, Result, check, peak_rss_mib
+from benchmarks.harness import BUILD_DIR, Result, check, peak_rss_mib, serve_cli, stop
 from extractors.visual_practice import raw
 from extractors.visual_practice.api.client import VPClient
 from extractors.visual_practice.api.extract import ApiExtraction
@@ -36,28 +35,6 @@ def _practice() -> Path:
         subprocess.run([sys.executable, "-m", "vp2pd.cli", "generate", "--out", str(folder), "--clients", str(CLIENTS),
                         "--seed", "1", "--mess", "0.1", "--documents", "metadata"], check=True)
     return folder
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _serve(practice: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "VP_API_KEY": KEY}
-    server = subprocess.Popen([sys.executable, "-m", "vp2pd.cli", "sandbox", "vp", "--practice", str(practice),
-                               "--port", str(port), "--requests-per-minute", str(LIMIT)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise RuntimeError("the sandbox server did not start")
 
 
 async def _extract_for(url: str, duration_s: float) -> tuple[int, float]:
@@ -83,14 +60,13 @@ async def _extract_for(url: str, duration_s: float) -> tuple[int, float]:
 
 def run() -> list[Result]:
     practice = _practice()
-    port = _free_port()
-    server = _serve(practice, port)
+    server, url = serve_cli(["sandbox", "vp", "--practice", str(practice), "--requests-per-minute", str(LIMIT)],
+                            {"VP_API_KEY": KEY})
     try:
         duration = WINDOWS * WINDOW_S + MARGIN_S
-        received, elapsed = asyncio.run(_extract_for(f"http://127.0.0.1:{port}", duration))
+        received, elapsed = asyncio.run(_extract_for(url, duration))
     finally:
-        server.terminate()
-        server.wait(10)
+        stop(server)
     windows_started = int(elapsed // WINDOW_S) + 1
     ceiling = PER_PAGE * LIMIT * windows_started
     ratio = received / ceiling

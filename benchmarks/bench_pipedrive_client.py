@@ -15,14 +15,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import socket
-import subprocess
-import sys
 import time
 
 import httpx
 
-from benchmarks.harness import Result, check
+from benchmarks.harness import Result, check, serve_cli, stop
 from loaders.pipedrive.client import PipedriveClient
 from vp2pd import pipedrive_contract as pc
 
@@ -32,30 +29,6 @@ DURATION_S = float(os.environ.get("VP2PD_BENCH_PD_SECONDS", "60"))
 WORKERS = 32  # more senders than the limit can serve: the client, not the workload, sets the pace
 TOKEN = "bench-pd-token-7c2e91"
 ALLOWED_RATE = pc.BURST_PER_2S[PLAN] / pc.BURST_WINDOW_S
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _serve(port: int) -> subprocess.Popen:
-    env = {**os.environ, "PIPEDRIVE_API_TOKEN": TOKEN}
-    server = subprocess.Popen([sys.executable, "-m", "vp2pd.cli", "sandbox", "pipedrive", "--port", str(port),
-                               "--token", TOKEN, "--plan", PLAN, "--latency-ms", str(LATENCY_MS)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the Pipedrive sandbox exited with {server.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise RuntimeError("the Pipedrive sandbox server did not start")
 
 
 async def _workload(url: str, duration_s: float) -> dict[str, float]:
@@ -85,13 +58,12 @@ async def _workload(url: str, duration_s: float) -> dict[str, float]:
 
 
 def run() -> list[Result]:
-    port = _free_port()
-    server = _serve(port)
+    server, url = serve_cli(["sandbox", "pipedrive", "--token", TOKEN, "--plan", PLAN,
+                             "--latency-ms", str(LATENCY_MS)], {"PIPEDRIVE_API_TOKEN": TOKEN})
     try:
-        m = asyncio.run(_workload(f"http://127.0.0.1:{port}", DURATION_S))
+        m = asyncio.run(_workload(url, DURATION_S))
     finally:
-        server.terminate()
-        server.wait(10)
+        stop(server)
     rate = m["accepted"] / m["elapsed"]
     rate_ratio = rate / ALLOWED_RATE
     share_429 = m["throttled"] / max(1, m["sent"])

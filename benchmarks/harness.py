@@ -10,6 +10,9 @@ import json
 import os
 import platform
 import resource
+import socket
+import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -69,3 +72,29 @@ def peak_rss_mib(children: bool = False) -> float:
     """Peak resident memory of this process (or of its finished children), MiB (Linux: KiB units)."""
     who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
     return resource.getrusage(who).ru_maxrss / 1024
+
+
+def serve_cli(args: list[str], env: dict[str, str], start_timeout_s: float = 60.0) -> tuple[subprocess.Popen, str]:
+    """Run `vp2pd <args> --port P` (a sandbox) in its own process, so it does not share the measured
+    client's core; returns the process and its base URL once it accepts connections."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "vp2pd.cli", *args, "--port", str(port)],
+                              env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + start_timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"vp2pd {' '.join(args)} exited with {server.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError(f"vp2pd {' '.join(args)} did not start within {start_timeout_s:.0f}s")
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    server.wait(10)
