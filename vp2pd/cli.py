@@ -158,6 +158,30 @@ def transform(customer: str = CustomerOpt) -> None:
 
 
 @app.command()
+def validate(
+    customer: str = CustomerOpt,
+    suite: str = typer.Option("all", help="raw | marts | all (raw first; a critical failure stops the run)."),
+) -> None:
+    """Validate the warehouse with the Great Expectations suites; results and Data Docs under build/<customer>/reports."""
+    from expectations.run import SUITES, ValidationFailed, validate as run_validate
+
+    if suite not in (*SUITES, "all"):
+        fail(f"--suite must be raw, marts or all, not {suite!r}")
+    try:
+        cfg = load_customer(customer)
+        results = run_validate(cfg, SUITES if suite == "all" else (suite,))
+    except (ConfigError, ValidationFailed) as exc:
+        fail(str(exc))
+    for result in results:
+        passed = sum(o.success for o in result.outcomes)
+        console.print(f"{result.suite}: {passed}/{len(result.outcomes)} expectations met over {result.chunks} "
+                      f"chunks, {len(result.warnings)} warning(s) — {result.path}")
+        for outcome in result.warnings:
+            console.print(f"  [yellow]warning:[/] {outcome.describe()}")
+    console.print(f"Data Docs: {cfg.reports_dir / 'data_docs' / 'index.html'}")
+
+
+@app.command()
 def demo(
     clients: int = typer.Option(150, help="Size of the demo practice."),
     seed: int = typer.Option(7),
