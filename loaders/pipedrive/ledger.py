@@ -1,0 +1,178 @@
+"""The load ledger: schema `ledger` in the customer's DuckDB warehouse.
+
+`runs` (one row per setup / load / rollback), `operations` (every API write, written as an intent
+BEFORE the call and completed after it), `id_map` (object, source key -> Pipedrive id), `fields`
+(the account's custom-field keys and option ids as setup found or made them).
+
+The exactly-once protocol (see `load.py`): a create is first recorded as `intent`; once Pipedrive
+answers, the id_map row and the operation's `done` are written in ONE transaction. A crash leaves
+either no intent (nothing sent), or an intent without id_map (in doubt: sent or not, answered or
+not). In-doubt intents are resolved on resume by one list read of the object, matched on the
+record's identity (`Source_System_ID` where the object carries it), before anything is retried.
+Secrets never enter the ledger: bodies are stored as a digest, never as text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import duckdb
+
+from vp2pd.warehouse import connect
+
+SCHEMA = """
+create schema if not exists ledger;
+create table if not exists ledger.runs (
+    run_id varchar primary key, kind varchar not null, started timestamptz not null, finished timestamptz,
+    status varchar not null, map_hash varchar, counts json, options json, message varchar);
+create table if not exists ledger.operations (
+    op_id varchar primary key, run_id varchar not null, object varchar not null, source_key varchar,
+    method varchar not null, endpoint varchar not null, request_digest varchar, status varchar not null,
+    pipedrive_id varchar, parent_id varchar, http_status integer, message varchar, before_image json,
+    tokens integer, created timestamptz not null, updated timestamptz not null);
+create table if not exists ledger.id_map (
+    object varchar not null, source_key varchar not null, pipedrive_id varchar not null,
+    parent_id varchar, run_id varchar not null, op_id varchar not null, created timestamptz not null,
+    primary key (object, source_key));
+create table if not exists ledger.fields (
+    object varchar not null, field_name varchar not null, field_key varchar not null, field_type varchar not null,
+    options json, recorded timestamptz not null, primary key (object, field_name));
+"""
+
+# Operation statuses. `intent`: recorded, the call may or may not have reached Pipedrive.
+INTENT, DONE, REJECTED, NOT_SENT, RESOLVED, ABANDONED, ROLLED_BACK = (
+    "intent", "done", "rejected", "not_sent", "resolved", "abandoned", "rolled_back")
+LANDED = (DONE, RESOLVED)  # the record exists in Pipedrive because of this operation
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def digest(body: Any) -> str:
+    """A stable digest of a request body: proves what was sent without storing PHI or secrets."""
+    text = json.dumps(body, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Intent:
+    op_id: str
+    object: str
+    source_key: str | None
+    parent_id: str | None
+
+
+class Ledger:
+    """One open warehouse connection; every write commits before the method returns."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        con.execute(SCHEMA)
+
+    @classmethod
+    def open(cls, warehouse: Path | str) -> "Ledger":
+        return cls(connect(warehouse))
+
+    def close(self) -> None:
+        self.con.close()
+
+    def rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        rel = self.con.execute(sql, list(params))
+        cols = [d[0] for d in rel.description]
+        return [dict(zip(cols, r)) for r in rel.fetchall()]
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def start_run(self, kind: str, *, map_hash: str | None = None, options: dict[str, Any] | None = None) -> str:
+        run_id = f"{kind}-{now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        self.con.execute("insert into ledger.runs (run_id, kind, started, status, map_hash, options) "
+                         "values (?, ?, ?, 'running', ?, ?)", [run_id, kind, now(), map_hash, json.dumps(options or {})])
+        return run_id
+
+    def reopen_run(self, run_id: str) -> None:
+        self.con.execute("update ledger.runs set status = 'running', finished = null, message = null "
+                         "where run_id = ?", [run_id])
+
+    def finish_run(self, run_id: str, status: str, counts: dict[str, Any], message: str | None = None) -> None:
+        self.con.execute("update ledger.runs set finished = ?, status = ?, counts = ?, message = ? where run_id = ?",
+                         [now(), status, json.dumps(counts, default=str), message, run_id])
+
+    def unfinished_run(self, kind: str) -> str | None:
+        """The latest run of `kind` that did not complete (crashed, or stopped at the budget)."""
+        found = self.con.execute("select run_id from ledger.runs where kind = ? and status <> 'completed' "
+                                 "order by started desc limit 1", [kind]).fetchone()
+        return found[0] if found else None
+
+    def runs(self, kind: str | None = None) -> list[dict[str, Any]]:
+        where, params = ("where kind = ?", [kind]) if kind else ("", [])
+        return self.rows(f"select * from ledger.runs {where} order by started", params)
+
+    # -- operations ----------------------------------------------------------------------------
+
+    def intent(self, run_id: str, obj: str, source_key: str | None, method: str, endpoint: str, body: Any,
+               *, tokens: int = 0, parent_id: str | None = None, before_image: Any = None,
+               pipedrive_id: str | None = None) -> Intent:
+        """Record a write about to be sent (committed before the call)."""
+        op_id = uuid.uuid4().hex
+        t = now()
+        self.con.execute(
+            "insert into ledger.operations (op_id, run_id, object, source_key, method, endpoint, request_digest, "
+            "status, pipedrive_id, parent_id, before_image, tokens, created, updated) "
+            "values (?, ?, ?, ?, ?, ?, ?, 'intent', ?, ?, ?, ?, ?, ?)",
+            [op_id, run_id, obj, source_key, method, endpoint, digest(body), pipedrive_id, parent_id,
+             json.dumps(before_image, default=str) if before_image is not None else None, tokens, t, t])
+        return Intent(op_id, obj, source_key, parent_id)
+
+    def landed(self, intent: Intent, run_id: str, pipedrive_id: Any, *, status: str = DONE,
+               http_status: int | None = 200) -> None:
+        """The create took effect: the operation and the id_map row in one transaction."""
+        pid = str(pipedrive_id)
+        self.con.execute("begin transaction")
+        try:
+            self.con.execute("update ledger.operations set status = ?, pipedrive_id = ?, http_status = ?, updated = ? "
+                             "where op_id = ?", [status, pid, http_status, now(), intent.op_id])
+            if intent.source_key is not None:
+                self.con.execute("insert into ledger.id_map values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing",
+                                 [intent.object, intent.source_key, pid, intent.parent_id, run_id, intent.op_id, now()])
+            self.con.execute("commit")
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+
+    def settle(self, op_id: str, status: str, *, http_status: int | None = None, message: str | None = None) -> None:
+        self.con.execute("update ledger.operations set status = ?, http_status = coalesce(?, http_status), "
+                         "message = coalesce(?, message), updated = ? where op_id = ?",
+                         [status, http_status, message, now(), op_id])
+
+    def in_doubt(self, obj: str) -> list[dict[str, Any]]:
+        """Intents of creates with no id_map row: the call may have landed."""
+        return self.rows("select o.* from ledger.operations o where o.object = ? and o.status = 'intent' "
+                         "and o.method = 'POST' and not exists (select 1 from ledger.id_map m "
+                         "where m.object = o.object and m.source_key = o.source_key) order by o.created", [obj])
+
+    def rejected_in_run(self, run_id: str, obj: str) -> set[str]:
+        return {r[0] for r in self.con.execute(
+            "select source_key from ledger.operations where run_id = ? and object = ? and status = 'rejected'",
+            [run_id, obj]).fetchall()}
+
+    # -- id map --------------------------------------------------------------------------------
+
+    def id_map(self, obj: str) -> dict[str, str]:
+        return dict(self.con.execute("select source_key, pipedrive_id from ledger.id_map where object = ?",
+                                     [obj]).fetchall())
+
+    def forget(self, obj: str, source_key: str) -> None:
+        self.con.execute("delete from ledger.id_map where object = ? and source_key = ?", [obj, source_key])
+
+    # -- fields --------------------------------------------------------------------------------
+
+    def record_field(self, obj: str, name: str, key: str, field_type: str, options: dict[str, Any]) -> None:
+        self.con.execute("insert or replace into ledger.fields values (?, ?, ?, ?, ?, ?)",
+                         [obj, name, key, field_type, json.dumps(options, default=str), now()])

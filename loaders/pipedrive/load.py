@@ -1,0 +1,336 @@
+"""The sequenced full load, exactly once (issue 6).
+
+Per step (sequence.STEPS), in passes until nothing is pending:
+1. resolve in-doubt creates: intents without an id_map row (a crash, or an answer lost on the way
+   back) are matched against ONE list read of the object; found -> id_map (`resolved`), not found ->
+   `abandoned` and created again below. Nothing is retried before this read.
+2. create what has no id_map row: intent committed -> POST -> id_map + `done` in one transaction.
+   A retry that could duplicate (the request may have reached Pipedrive: a timeout, a lost answer,
+   a 500/504) is not sent: the client's `on_retry` raises `InDoubt` and step 1 decides next pass.
+   A 400 (or other refusal) is `rejected` with Pipedrive's message; the rest go on.
+The daily budget: `BudgetExhausted` (raised by the client before anything is sent) stops the step;
+with `stop_at_budget` the run ends `stopped_budget` and a later `load` resumes that run, otherwise
+it sleeps until the budget resets and goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from loaders.pipedrive import readback
+from loaders.pipedrive.client import PipedriveClient
+from loaders.pipedrive.errors import AbuseProtection, BudgetExhausted, PipedriveError, RateLimited
+from loaders.pipedrive.fields import FieldCatalogue
+from loaders.pipedrive.ledger import ABANDONED, NOT_SENT, REJECTED, RESOLVED, Intent, Ledger
+from loaders.pipedrive.owners import OwnerError, match_owners
+from loaders.pipedrive.retry import Hooks, RequestInfo, call_hook
+from loaders.pipedrive.rows import (MissingReference, Shaper, custom_field_names, numeric_properties,
+                                   object_properties, read_mart,
+                                   request_properties)
+from loaders.pipedrive.sequence import STEPS, Step
+
+log = logging.getLogger(__name__)
+
+# Failures after which the request certainly did not take effect: a 429, a proxy's 502/503 (the API
+# never ran it: the client refunds those too), a connection never made. Anything else may have landed.
+SAFE_RETRY_REASONS = frozenset({"429", "502", "503", "ConnectError", "ConnectTimeout", "PoolTimeout"})
+MAX_PASSES = 6
+WORKERS = 32  # tasks feeding the client; the client's adaptive concurrency and burst limiter pace them
+
+
+class InDoubt(Exception):
+    """A create failed in a way that may have landed: left as an intent for read-back."""
+
+
+class LoadIncomplete(RuntimeError):
+    pass
+
+
+@dataclass
+class StepCount:
+    rows: int = 0
+    created: int = 0
+    resolved: int = 0
+    abandoned: int = 0
+    rejected: int = 0
+    already: int = 0
+    pending: int = 0
+
+
+@dataclass
+class LoadResult:
+    run_id: str
+    status: str = "running"
+    counts: dict[str, StepCount] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "status": self.status, "notes": self.notes, "rejections": self.rejections,
+                "counts": {k: vars(v) for k, v in self.counts.items()}}
+
+
+def _in_doubt_on_retry(previous: Any) -> Any:
+    async def on_retry(info: RequestInfo, reason: str, delay: float) -> Any:
+        if info.method == "POST" and reason not in SAFE_RETRY_REASONS:
+            raise InDoubt(f"{info.method} {info.path}: {reason}")
+        return await call_hook(previous, info, reason, delay)
+    return on_retry
+
+
+class Loader:
+    def __init__(self, client: PipedriveClient, ledger: Ledger, home: Path, *, currency: str | None = None,
+                 stop_at_budget: bool = False, sample_keys: dict[str, set[str]] | None = None) -> None:
+        self.client, self.ledger, self.home = client, ledger, home
+        self.con = ledger.con
+        self.currency = currency
+        self.stop_at_budget = stop_at_budget
+        self.sample_keys = sample_keys  # step -> natural keys to load (a sample), or None for all
+        h = client.hooks
+        client.hooks = Hooks(h.before_send, h.after_response, _in_doubt_on_retry(h.on_retry))
+        self.catalogues: dict[str, FieldCatalogue] = {}
+        self.shaper: Shaper | None = None
+        self.run_id = ""
+        self.notes: list[str] = []
+        self.dropped: dict[str, set[str]] = {}
+
+    # -- preparation ---------------------------------------------------------------------------
+
+    async def prepare(self) -> None:
+        owners = await match_owners(self.client, self.con, self.home)
+        problem = owners.problem()
+        if problem:
+            raise OwnerError(problem)
+        custom: dict[str, list[str]] = {}
+        for step in STEPS:
+            names = custom_field_names(self.con, step.entity)
+            if step.entity:
+                catalogue = await FieldCatalogue(self.client, step.obj, default_currency=self.currency).load()
+                self.catalogues[step.name] = catalogue
+                custom[step.name] = [n for n in names if " ".join(n.split()).casefold() in catalogue.fields]
+                missing = sorted(set(names) - set(custom[step.name]))
+                if missing:  # said in the report, never dropped silently: setup lists why
+                    self.notes.append(f"{step.name}: custom fields not in the account, values not sent: "
+                                      f"{', '.join(missing)} (see `vp2pd setup`)")
+        pipelines = {p["name"]: int(p["id"]) async for p in self.client.list("pipelines")}
+        by_id = {v: k for k, v in pipelines.items()}
+        stages = {(by_id[s["pipeline_id"]], s["name"]): int(s["id"]) async for s in self.client.list("stages")
+                  if s["pipeline_id"] in by_id}
+        self.shaper = Shaper(self.catalogues, custom, {}, owners.users, owners.fallback_id, pipelines, stages)
+
+    # -- the run -------------------------------------------------------------------------------
+
+    async def run(self, *, map_hash: str | None = None) -> LoadResult:
+        resumed = self.ledger.unfinished_run("load")
+        if resumed:
+            self.run_id = resumed
+            self.ledger.reopen_run(resumed)
+        else:
+            self.run_id = self.ledger.start_run("load", map_hash=map_hash, options={"sample": bool(self.sample_keys)})
+        result = LoadResult(self.run_id)
+        if resumed:
+            result.notes.append(f"resumed run {resumed}")
+        await self.prepare()
+        try:
+            for step in STEPS:
+                if not await self.run_step(step, result):
+                    result.status = "stopped_budget"
+                    break
+            else:
+                result.status = "completed"
+        except BaseException as exc:
+            result.status = "failed"
+            self.ledger.finish_run(self.run_id, "failed", result.as_json()["counts"], f"{type(exc).__name__}: {exc}")
+            raise
+        result.notes += self.notes
+        self.ledger.finish_run(self.run_id, result.status, result.as_json()["counts"], "; ".join(result.notes) or None)
+        return result
+
+    def _rows(self, step: Step) -> list[dict[str, Any]]:
+        rows = read_mart(self.con, step.mart)
+        if self.sample_keys is not None:
+            keep = self.sample_keys.get(step.name, set())
+            rows = [r for r in rows if r["natural_key"] in keep]
+        return rows
+
+    async def run_step(self, step: Step, result: LoadResult) -> bool:
+        """False when the budget stopped the step (and `stop_at_budget`)."""
+        rows = self._rows(step)
+        count = result.counts.setdefault(step.name, StepCount(rows=len(rows)))
+        if step.name == "projects":
+            result.notes.append(self._projects_note(rows))
+            return True
+        assert self.shaper is not None
+        by_key = {r["natural_key"]: r for r in rows}
+        count.already = sum(1 for k in self.ledger.id_map(step.name) if k in by_key)
+        for _ in range(MAX_PASSES):
+            await self.resolve(step, by_key, count)
+            self.shaper.id_maps[step.name] = done = self.ledger.id_map(step.name)
+            rejected = self.ledger.rejected_in_run(self.run_id, step.name)
+            pending = [r for r in rows if r["natural_key"] not in done and r["natural_key"] not in rejected]
+            if not pending:
+                break
+            doubts, budget_stop = await self.create_all(step, pending, count, result)
+            if budget_stop:
+                if self.stop_at_budget:
+                    count.pending = len(pending)
+                    result.notes.append(f"stopped at the daily budget during {step.name}; run `vp2pd load` "
+                                        f"after {self.client.ledger.resets_at().isoformat()} to resume")
+                    return False
+                await self.client.clock.sleep(self.client.ledger.seconds_to_reset() + 1)
+        else:
+            await self.resolve(step, by_key, count)
+        self.shaper.id_maps[step.name] = done = self.ledger.id_map(step.name)
+        rejected = self.ledger.rejected_in_run(self.run_id, step.name)
+        count.pending = sum(1 for k in by_key if k not in done and k not in rejected)
+        if count.pending:
+            raise LoadIncomplete(f"{step.name}: {count.pending} rows still pending after {MAX_PASSES} passes")
+        return True
+
+    def _projects_note(self, rows: list[dict[str, Any]]) -> str:
+        if not rows:
+            return "projects: the mart has no rows (no custom objects); nothing to load"
+        return (f"projects: {len(rows)} rows NOT loaded: the Projects API (and project boards) is not emulated by "
+                f"the sandbox (501) and not yet implemented by the loader")
+
+    # -- creating ------------------------------------------------------------------------------
+
+    def endpoint(self, step: Step, body: dict[str, Any]) -> str:
+        if step.name == "deal_products":
+            return f"/api/v2/deals/{body['deal_id']}/products"
+        return self.client.path(step.obj)
+
+    def body(self, step: Step, row: dict[str, Any]) -> dict[str, Any]:
+        assert self.shaper is not None
+        if step.name == "files":
+            body = {"name": row["file_name"]}
+            for column, name in (("person_key", "person_id"), ("activity_key", "activity_id")):
+                if row.get(column):
+                    obj = "persons" if column == "person_key" else "activities"
+                    body[name] = self.shaper.ref(obj, row[column])
+            return body
+        endpoint = self.endpoint(step, {"deal_id": 1})
+        dropped: set[str] = set()
+        body = self.shaper.body(step, row, request_properties("POST", endpoint), numeric_properties("POST", endpoint),
+                                dropped, object_properties("POST", endpoint))
+        for column in dropped - self.dropped.setdefault(step.name, set()):
+            self.dropped[step.name].add(column)
+            self.notes.append(f"{step.name}.{column}: the mart's labels are not options of the account's field "
+                              f"(Pipedrive wants an option id); not sent")
+        if step.name == "deal_products":
+            body = {k: v for k, v in body.items() if k in request_properties("POST", endpoint) or k == "deal_id"}
+        return body
+
+    async def create_all(self, step: Step, pending: list[dict[str, Any]], count: StepCount,
+                         result: LoadResult) -> tuple[int, bool]:
+        queue: Iterator[dict[str, Any]] = iter(pending)
+        state = {"doubts": 0, "budget": False}
+
+        async def worker() -> None:
+            for row in queue:
+                if state["budget"]:
+                    return
+                outcome = await self.create_one(step, row, result)
+                if outcome == "doubt":
+                    state["doubts"] += 1
+                elif outcome == "budget":
+                    state["budget"] = True
+                elif outcome == "created":
+                    count.created += 1
+                elif outcome == "rejected":
+                    count.rejected += 1
+
+        await asyncio.gather(*(worker() for _ in range(min(WORKERS, len(pending)))))
+        return state["doubts"], state["budget"]
+
+    async def create_one(self, step: Step, row: dict[str, Any], result: LoadResult) -> str:
+        key = row["natural_key"]
+        try:
+            body = self.body(step, row)
+        except (MissingReference, PipedriveError, KeyError) as exc:  # FieldError is a PipedriveError
+            return self._reject(step, key, "POST", step.mart, {}, None, f"{type(exc).__name__}: {exc}", result)
+        endpoint = self.endpoint(step, body)
+        parent = str(body["deal_id"]) if step.name == "deal_products" else None
+        if step.name == "files" and not (row.get("local_path") and Path(row["local_path"]).is_file()):
+            return self._reject(step, key, "POST", endpoint, body, None,
+                                f"document not on disk (download_status {row.get('download_status')!r})", result)
+        intent = self.ledger.intent(self.run_id, step.name, key, "POST", endpoint, body,
+                                    tokens=self.client.operation("POST", endpoint).token_cost, parent_id=parent)
+        try:
+            data = await self.send(step, endpoint, body, row)
+        except InDoubt:
+            return "doubt"
+        except BudgetExhausted:
+            self.ledger.settle(intent.op_id, NOT_SENT, message="daily budget reserve reached before sending")
+            return "budget"
+        except (AbuseProtection, RateLimited):
+            self.ledger.settle(intent.op_id, NOT_SENT)
+            raise
+        except PipedriveError as exc:
+            if exc.status is None or exc.status >= 500 or exc.status in (401, 403):
+                raise  # not the row's fault: stop; the intent is resolved on resume
+            return self._reject(step, key, "POST", endpoint, body, exc.status, str(exc), result, intent)
+        self.ledger.landed(intent, self.run_id, data["id"])
+        return "created"
+
+    async def send(self, step: Step, endpoint: str, body: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+        if step.name == "files":
+            content = Path(row["local_path"]).read_bytes()
+            links = {k: v for k, v in body.items() if k != "name"}
+            return await self.client.upload_file(content, row["file_name"], **links)
+        if step.name == "deal_products":
+            payload = {k: v for k, v in body.items() if k != "deal_id"}
+            return (await self.client.request("POST", endpoint, json=payload))["data"]
+        return await self.client.create(step.obj, body)
+
+    def _reject(self, step: Step, key: str, method: str, endpoint: str, body: dict[str, Any], status: int | None,
+                message: str, result: LoadResult, intent: Intent | None = None) -> str:
+        if intent is None:
+            intent = self.ledger.intent(self.run_id, step.name, key, method, endpoint, body)
+        self.ledger.settle(intent.op_id, REJECTED, http_status=status, message=message)
+        result.rejections.append({"object": step.name, "source_key": key, "status": status, "message": message})
+        return "rejected"
+
+    # -- in-doubt resolution -------------------------------------------------------------------
+
+    async def resolve(self, step: Step, by_key: dict[str, dict[str, Any]], count: StepCount) -> None:
+        doubts = self.ledger.in_doubt(step.name)
+        if not doubts:
+            return
+        assert self.shaper is not None
+        catalogue = self.catalogues.get(step.name)
+        wanted: dict[str, tuple[str | None, ...]] = {}
+        bodies = []
+        for op in doubts:
+            row = by_key.get(op["source_key"])
+            if row is None:  # a row no longer in the marts: nothing to match it against
+                self.ledger.settle(op["op_id"], ABANDONED, message="row no longer in the mart")
+                continue
+            body = self.body(step, row)
+            bodies.append(body)
+            wanted[op["op_id"]] = readback.identity_of_body(step, body, catalogue)
+        taken = set(self.ledger.id_map(step.name).values())
+        candidates: dict[tuple[str | None, ...], list[int]] = {}
+        if bodies:
+            async for record in readback.records(self.client, step, bodies):
+                if record.get("is_deleted") or record.get("active_flag") is False or str(record["id"]) in taken:
+                    continue
+                ident = readback.identity_of_record(step, record, catalogue)
+                candidates.setdefault(ident, []).append(int(record["id"]))
+        for ids in candidates.values():
+            ids.sort()
+        for op in doubts:
+            if op["op_id"] not in wanted:
+                continue
+            found = candidates.get(wanted[op["op_id"]])
+            intent = Intent(op["op_id"], step.name, op["source_key"], op["parent_id"])
+            if found:
+                self.ledger.landed(intent, op["run_id"], found.pop(0), status=RESOLVED, http_status=None)
+                count.resolved += 1
+            else:
+                self.ledger.settle(op["op_id"], ABANDONED, message="not found by read-back: never landed")
+                count.abandoned += 1

@@ -1,0 +1,138 @@
+"""`vp2pd setup`: the account's schema for the load, idempotently.
+
+Custom fields from `pipedrive.pipedrive__custom_fields` are reused by name and type or created
+(a same-name field of another type is a `FieldError`); missing pick-list options are added in one
+bulk call per field; the pipeline and stages of `customers/<slug>/pipeline.yml` are reused by name
+or created. Every creation is an intent first (ledger), so rollback can remove exactly what setup
+made and a crash mid-setup is resolved on rerun by name. Field keys and option ids are recorded in
+`ledger.fields`.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vp2pd import pipedrive_contract as contract
+
+from loaders.pipedrive.client import PipedriveClient
+from loaders.pipedrive.fields import FieldCatalogue
+from loaders.pipedrive.ledger import ABANDONED, RESOLVED, Intent, Ledger
+from loaders.pipedrive.settings import FIELDS_PATHS, WRITABLE_FIELDS
+from loaders.pipedrive.sequence import STEPS
+
+ENTITY_OBJECT = {s.entity: s.obj for s in STEPS if s.entity} | {"activity": "activities"}
+
+
+@dataclass
+class SetupResult:
+    run_id: str
+    created_fields: list[str] = field(default_factory=list)
+    reused_fields: list[str] = field(default_factory=list)
+    added_options: list[str] = field(default_factory=list)
+    not_writable: list[str] = field(default_factory=list)  # activity fields: API v2 cannot set them
+    unsupported: list[str] = field(default_factory=list)  # a type Pipedrive has not (the mart's to fix)
+    pipeline: dict[str, Any] = field(default_factory=dict)
+
+
+@functools.cache
+def field_types() -> frozenset[str]:
+    """The custom-field types Pipedrive accepts (the spec's `field_type` enum of addPersonField)."""
+    op = contract.operation_for("POST", "/api/v2/personFields")
+    assert op is not None
+    schema = contract.operation_spec(op)["requestBody"]["content"]["application/json"]["schema"]
+    return frozenset(schema["properties"]["field_type"]["enum"])
+
+
+def read_pipeline(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if not data or not data.get("pipeline") or not data.get("stages"):
+        raise ValueError(f"{path}: a pipeline worksheet needs `pipeline:` and `stages:`")
+    return data
+
+
+async def _created(ledger: Ledger, run_id: str, obj: str, key: str, method: str, endpoint: str,
+                   make: Any) -> Any:
+    """Create through `make()` with an intent recorded first; returns what it returned."""
+    intent = ledger.intent(run_id, obj, key, method, endpoint, {"key": key})
+    made = await make()
+    ledger.landed(intent, run_id, made["id"] if isinstance(made, dict) else made)
+    return made
+
+
+def _resolve_setup_doubts(ledger: Ledger, existing: dict[tuple[str, str], str]) -> None:
+    """Setup intents of a crashed run: the thing exists by name now -> it was ours."""
+    for obj in ("custom_fields", "pipelines", "stages"):
+        for op in ledger.in_doubt(obj):
+            pid = existing.get((obj, op["source_key"]))
+            intent = Intent(op["op_id"], obj, op["source_key"], None)
+            if pid is not None:
+                ledger.landed(intent, op["run_id"], pid, status=RESOLVED, http_status=None)
+            else:
+                ledger.settle(op["op_id"], ABANDONED)
+
+
+async def run_setup(client: PipedriveClient, ledger: Ledger, pipeline_path: Path) -> SetupResult:
+    run_id = ledger.start_run("setup")
+    result = SetupResult(run_id)
+    wanted = ledger.rows("select object, field_name, field_type, options from pipedrive.pipedrive__custom_fields "
+                         "order by object, field_name")
+    catalogues: dict[str, FieldCatalogue] = {}
+    for entity in sorted({w["object"] for w in wanted}):
+        catalogues[entity] = await FieldCatalogue(client, ENTITY_OBJECT[entity]).load()
+    worksheet = read_pipeline(pipeline_path)
+    pipelines = {p["name"]: int(p["id"]) async for p in client.list("pipelines")}
+    stages = {(s["pipeline_id"], s["name"]): int(s["id"]) async for s in client.list("stages")}
+    existing = {("custom_fields", f"{e}:{f.name}"): f.key for e, c in catalogues.items() for f in c.fields.values()}
+    existing |= {("pipelines", n): str(i) for n, i in pipelines.items()}
+    existing |= {("stages", f"{p}:{n}"): str(i) for (p, n), i in stages.items()}
+    _resolve_setup_doubts(ledger, existing)
+
+    for w in wanted:
+        entity, name, kind, labels = w["object"], w["field_name"], w["field_type"], list(w["options"] or [])
+        catalogue, label = catalogues[entity], f"{entity}.{name}"
+        f = catalogue.fields.get(" ".join(name.split()).casefold())
+        if f is None and kind not in field_types():
+            result.unsupported.append(f"{label} ({kind}: Pipedrive's types are {', '.join(sorted(field_types()))})")
+            continue
+        if f is None and ENTITY_OBJECT[entity] not in WRITABLE_FIELDS:
+            result.not_writable.append(label)
+            continue
+        if f is None:
+            endpoint = f"/api/v2{FIELDS_PATHS[catalogue.obj]}"
+
+            async def make() -> dict[str, Any]:
+                made = await catalogue.ensure_field(name, kind, labels)
+                return {"id": made.key}
+            await _created(ledger, run_id, "custom_fields", f"{entity}:{name}", "POST", endpoint, make)
+            result.created_fields.append(label)
+        else:
+            before = len(catalogue.created_options)
+            await catalogue.ensure_field(name, kind, labels)  # type check + bulk options
+            result.reused_fields.append(label)
+            result.added_options += [f"{label}={o}" for _, o in catalogue.created_options[before:]]
+        made = catalogue.field(name)
+        ledger.record_field(entity, name, made.key, made.field_type, {made.labels[i]: i for i in made.labels})
+
+    name = worksheet["pipeline"]
+    if name not in pipelines:
+        made = await _created(ledger, run_id, "pipelines", name, "POST", client.path("pipelines"),
+                              lambda: client.create("pipelines", {"name": name}))
+        pipelines[name] = int(made["id"])
+    pid = pipelines[name]
+    for stage in worksheet["stages"]:
+        if (pid, stage) not in stages:
+            made = await _created(ledger, run_id, "stages", f"{pid}:{stage}", "POST", client.path("stages"),
+                                  lambda s=stage: client.create("stages", {"name": s, "pipeline_id": pid}))
+            stages[(pid, stage)] = int(made["id"])
+    result.pipeline = {"name": name, "id": pid, "stages": {s: stages[(pid, s)] for s in worksheet["stages"]}}
+    ledger.finish_run(run_id, "completed", {"created_fields": len(result.created_fields),
+                                            "reused_fields": len(result.reused_fields),
+                                            "added_options": len(result.added_options),
+                                            "not_writable": result.not_writable,
+                                            "unsupported": result.unsupported})
+    return result
