@@ -181,6 +181,52 @@ def validate(
     console.print(f"Data Docs: {cfg.reports_dir / 'data_docs' / 'index.html'}")
 
 
+@app.command("propose-map")
+def propose_map(customer: str = CustomerOpt) -> None:
+    """Profile the raw layer and propose the field map (mapping/proposed.yml) for review."""
+    from vp2pd.mapping.propose import propose, write_proposed
+
+    try:
+        cfg = load_customer(customer)
+        proposal = propose(cfg)
+    except (ConfigError, FileNotFoundError) as exc:
+        fail(str(exc))
+    path = write_proposed(cfg, proposal)
+    low = [c for c in proposal.columns + proposal.fields if c["confidence"] < 0.9]
+    console.print(f"{len(proposal.profiles)} raw columns profiled; {len(proposal.columns)} unknown source columns "
+                  f"and {len(proposal.fields)} field entries proposed, {len(low)} below 0.9 -> {path}")
+
+
+@app.command("confirm-map")
+def confirm_map(
+    customer: str = CustomerOpt,
+    accept_above: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Accept proposals at or above this "
+                                                 "confidence; the rest still need a person."),
+    accept_all: bool = typer.Option(False, "--accept-all", help="Accept every proposal (recorded in the map)."),
+    reviewer: Optional[str] = typer.Option(None, help="Who confirms (default: the login name)."),
+) -> None:
+    """Confirm the proposed map headless: write mapping/confirmed.yml once nothing is left to decide."""
+    import getpass
+
+    from vp2pd.mapping.confirm import confirm
+
+    try:
+        cfg = load_customer(customer)
+        result = confirm(cfg, accept_above=accept_above, accept_all=accept_all, reviewer=reviewer or getpass.getuser())
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
+    console.print(f"accepted {len(result.accepted)}, dropped {len(result.dropped)}")
+    for line in result.accepted:
+        console.print(f"  [green]accepted[/] {line}", highlight=False)
+    for line in result.needs_review:
+        console.print(f"  [yellow]needs review[/] {line}", highlight=False)
+    if result.needs_review:
+        fail(f"{len(result.needs_review)} proposals still need a person: review them in "
+             f"notebooks/03_review_mapping.ipynb (or lower --accept-above); confirmed.yml not written")
+    console.print(f"confirmed -> {result.confirmed} ({result.content_hash})"
+                  + (f"; header aliases -> {result.aliases}" if result.aliases else ""))
+
+
 @app.command()
 def demo(
     clients: int = typer.Option(150, help="Size of the demo practice."),

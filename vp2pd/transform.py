@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from vp2pd.config import REPO_ROOT, ConfigError, CustomerConfig
+from vp2pd.mapping.gate import map_hash, record_build
 from vp2pd.warehouse import connect
 
 MART_SCHEMA = "pipedrive"
@@ -131,6 +132,8 @@ def run_transform(cfg: CustomerConfig, *, select: str | None = None) -> Transfor
     if proc.returncode != 0 and not failures:
         failures.append(f"dbt exited {proc.returncode}: {(proc.stdout + proc.stderr).strip()[-2000:]}")
     result = TransformResult(warehouse, success=proc.returncode == 0 and not failures, failures=failures)
+    if result.success and not select:  # the load's gate (vp2pd.mapping.gate) checks the marts reflect this map
+        record_build(cfg, map_hash(cfg))
     con = connect(warehouse, read_only=True)
     try:
         present = {r[0] for r in con.execute(

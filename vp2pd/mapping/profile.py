@@ -17,6 +17,7 @@ from typing import Iterable
 from vp2pd.mapping.lexicon import Lexicon, load_lexicon, words
 
 MAX_VALUES = 2000
+DETECT_VALUES = 400  # the pattern detectors look at this many non-empty values (counts use all)
 TOP_VALUES = 5
 # Date formats seen in exports (VP's YYYYMMDD and MM/DD/YYYY, ISO, day-first European/Québec styles).
 DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d",
@@ -69,6 +70,12 @@ def _parse_date(value: str, fmt: str) -> bool:
         return False
 
 
+# strptime is slow: a value is only parsed when it has the format's shape.
+_SHAPE_PARTS = {"%Y": r"\d{4}", "%m": r"\d{1,2}", "%d": r"\d{1,2}", "%b": r"[A-Za-zéû.]{3,5}", "%B": r"[A-Za-zéû]+"}
+DATE_SHAPES = {fmt: re.compile("^" + re.sub("|".join(map(re.escape, _SHAPE_PARTS)), lambda m: _SHAPE_PARTS[m[0]],
+                                             re.escape(fmt).replace("\\ ", " ")) + "$") for fmt in DATE_FORMATS}
+
+
 @dataclass(frozen=True)
 class ColumnProfile:
     name: str
@@ -108,7 +115,10 @@ class ColumnProfile:
 def _best_date_format(values: list[str]) -> tuple[str | None, float]:
     best, best_share = None, 0.0
     for fmt in DATE_FORMATS:
-        share = sum(_parse_date(v, fmt) for v in values) / len(values)
+        shaped = [v for v in values if DATE_SHAPES[fmt].match(v)]
+        if len(shaped) <= best_share * len(values):
+            continue
+        share = sum(_parse_date(v, fmt) for v in shaped) / len(values)
         if share > best_share + 1e-9:
             best, best_share = fmt, share
     return best, best_share
@@ -124,11 +134,13 @@ def profile_values(name: str, raw_values: Iterable[object], lexicon: Lexicon | N
     """Profile one column from its values (None or blank = empty)."""
     lex = lexicon or load_lexicon()
     texts = [("" if v is None else str(v)).strip() for v in raw_values][:MAX_VALUES]
-    filled = [t for t in texts if t]
-    counts = Counter(filled)
+    every = [t for t in texts if t]
+    counts = Counter(every)
+    filled = every[:DETECT_VALUES]
     n = len(filled)
     if not n:
         return ColumnProfile(name, len(texts), len(texts), 0, (), "empty", None)
+    total = len(every)
 
     def share(pred) -> float:  # type: ignore[no-untyped-def]
         return sum(1 for v in filled if pred(v)) / n
@@ -163,14 +175,14 @@ def profile_values(name: str, raw_values: Iterable[object], lexicon: Lexicon | N
     # An identifier: digit strings (leading zeros matter), unique; a reference repeats them.
     digit_ids = share(lambda v: v.isdigit())
     det["identifier"] = digit_ids
-    det["unique"] = len(counts) / n
-    det["enum"] = 1.0 if len(counts) <= max(3, n // 3) and n >= 4 else 0.0
+    det["unique"] = len(counts) / total
+    det["enum"] = 1.0 if len(counts) <= max(3, total // 3) and total >= 4 else 0.0
     if det["email"] or det["display_name"]:
         det["name_word"] = 0.0
     inferred = _infer_type(det)
     top = tuple(counts.most_common(TOP_VALUES))
     return ColumnProfile(
-        name=name, count=len(texts), nulls=len(texts) - n, distinct=len(counts), top_values=top,
+        name=name, count=len(texts), nulls=len(texts) - total, distinct=len(counts), top_values=top,
         inferred_type=inferred, date_format=date_fmt if det["date"] or det["datetime"] else None,
         detectors={k: round(v, 3) for k, v in det.items()}, avg_length=sum(map(len, filled)) / n,
         samples=tuple(dict.fromkeys(filled))[:TOP_VALUES],

@@ -217,9 +217,15 @@ def rank(column: str, profile: ColumnProfile, coll: str, semantic: Semantic | No
 
 
 def propose_file(columns: dict[str, ColumnProfile], coll: str, semantic: Semantic | None = None,
-                 ) -> list[ColumnProposal]:
-    """Layer 1 for one file: each column's ranking and a one-to-one choice (best pairs first)."""
-    proposals = [ColumnProposal(name, prof, rank(name, prof, coll, semantic)) for name, prof in columns.items()]
+                 filled: frozenset[str] = frozenset()) -> list[ColumnProposal]:
+    """Layer 1 for one file: each column's ranking and a one-to-one choice (best pairs first).
+
+    `filled`: targets that already have values from columns the alias table knows; a second
+    column cannot take them.
+    """
+    proposals = [ColumnProposal(name, prof, [s for s in rank(name, prof, coll, semantic)
+                                             if not (s.target and set(s.target.target) & filled)])
+                 for name, prof in columns.items()]
     pairs = sorted(((s.score, i, s) for i, p in enumerate(proposals) for s in p.ranked), key=lambda t: -t[0])
     taken: set[str] = set()
     for _, i, s in pairs:
