@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-pytestmark = [pytest.mark.xdist_group("dbt"), pytest.mark.slow]
+pytestmark = [pytest.mark.xdist_group("dbt-messy"), pytest.mark.slow]
 
 P = "pipedrive."
 E164 = re.compile(r"^\+1\d{10}( x\d+)?$")
