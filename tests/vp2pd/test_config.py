@@ -97,3 +97,31 @@ def test_pipedrive_target_must_be_one_company_or_one_url(tmp_path: Path) -> None
     with pytest.raises(ConfigError, match="set pipedrive.company"):
         load_customer("none", tmp_path).pipedrive.client_options()
     assert load_customer("demo").pipedrive.client_options()["base_url"] == "http://127.0.0.1:8766"
+
+
+def test_mapping_rules_default_and_come_from_the_file(tmp_path: Path) -> None:
+    demo = load_customer("demo")
+    assert demo.rules.status_map["former"] == "Former"
+    assert (demo.rules.invoice_notes, demo.rules.soap_notes, demo.rules.keep_appointments) == ("per_invoice", "activity_note", [])
+    assert demo.rules.claims.migrate is False and demo.rules.note_max_bytes == 100_000
+    write_customer(tmp_path, "acme", "name: Acme\nrules:\n  invoice_notes: per_person\n  keep_appointments: [no_show]\n"
+                   "  status_map: {active: Active, lapsed: Former}\n  claims: {migrate: true, fields: [payer]}\n")
+    cfg = load_customer("acme", tmp_path)
+    assert cfg.rules.invoice_notes == "per_person" and cfg.rules.keep_appointments == ["no_show"]
+    assert cfg.rules.status_map == {"active": "Active", "lapsed": "Former"}
+    assert cfg.rules.claims.migrate and cfg.rules.claims.fields == ["payer"]
+    assert cfg.mapping_dir == tmp_path / "acme" / "mapping" and cfg.pipeline_path == tmp_path / "acme" / "pipeline.yml"
+
+
+@pytest.mark.parametrize("rules, word", [
+    ("status_map: {active: Current}", "status_map"),
+    ("soap_notes: inline", "soap_notes"),
+    ("keep_appointments: [template]", "keep_appointments"),
+    ("claims: {migrate: true, fields: [ssn]}", "claims"),
+    ("note_max_bytes: 500000", "note_max_bytes"),
+    ("invoice_note: per_person", "invoice_note"),
+])
+def test_bad_mapping_rules_are_refused_with_the_setting_named(tmp_path: Path, rules: str, word: str) -> None:
+    write_customer(tmp_path, "bad", f"name: Bad\nrules:\n  {rules}\n")
+    with pytest.raises(ConfigError, match=word):
+        load_customer("bad", tmp_path)
