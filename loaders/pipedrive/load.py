@@ -317,7 +317,7 @@ class Loader:
         candidates: dict[tuple[str | None, ...], list[int]] = {}
         if bodies:
             async for record in readback.records(self.client, step, bodies):
-                if record.get("is_deleted") or record.get("active_flag") is False or str(record["id"]) in taken:
+                if record.get("is_deleted") or record.get("active_flag") in (False, "false") or str(record["id"]) in taken:
                     continue
                 ident = readback.identity_of_record(step, record, catalogue)
                 candidates.setdefault(ident, []).append(int(record["id"]))

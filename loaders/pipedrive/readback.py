@@ -68,8 +68,7 @@ async def records(client: "PipedriveClient", step: Step, bodies: Iterable[Mappin
     elif step.name == "deal_products":
         deals = sorted({int(b["deal_id"]) for b in bodies})
         for i in range(0, len(deals), DEAL_IDS_PER_LIST):
-            ids = ",".join(str(d) for d in deals[i:i + DEAL_IDS_PER_LIST])
-            async for item in client.list_path("/api/v2/deals/products", deal_ids=ids):
+            async for item in client.list_path("/api/v2/deals/products", deal_ids=deals[i:i + DEAL_IDS_PER_LIST]):
                 yield item
     else:
         async for record in client.list(step.obj):

@@ -1,0 +1,76 @@
+"""Drive setup / load / rollback against the in-process sandbox, as the CLI does."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+import httpx
+
+from loaders.pipedrive.client import PipedriveClient
+from loaders.pipedrive.load import Loader, LoadResult
+from loaders.pipedrive.setup import run_setup
+from tests.contract.pipedrive_sandbox import BASE, TOKEN
+from tests.contract.validate import ValidatingTransport
+from tests.load.conftest import Env
+from tests.loaders.sandbox_client import DropsAsDisconnect, admin
+
+CREATE_PATHS = ("/api/v2/persons", "/api/v2/organizations", "/api/v2/deals", "/api/v2/activities",
+                "/api/v2/products", "/v1/notes", "/v1/files", "/v1/organizationRelationships")
+
+
+class LosesAnswers(httpx.AsyncBaseTransport):
+    """The sandbox applies every `every`-th create, then the answer is lost on the way back (a read
+    error): exactly the crash window between Pipedrive accepting a create and us hearing of it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, every: int) -> None:
+        self.inner, self.every, self.creates, self.lost = inner, every, 0, 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "POST" and request.url.path in CREATE_PATHS:
+            self.creates += 1
+            if self.creates % self.every == 0:
+                await response.aread()
+                self.lost += 1
+                raise httpx.ReadError("connection reset while reading the answer", request=request)
+        return response
+
+
+@asynccontextmanager
+async def client_for(env: Env, *, lose_every: int = 0, **options: Any) -> AsyncIterator[PipedriveClient]:
+    inner: httpx.AsyncBaseTransport = DropsAsDisconnect(httpx.ASGITransport(app=env.app))
+    if lose_every:
+        inner = LosesAnswers(inner, lose_every)
+    transport = ValidatingTransport(inner)
+    async with PipedriveClient(BASE, TOKEN, clock=env.clock, transport=transport, **options) as client:
+        client.transport_under_test = inner  # type: ignore[attr-defined]
+        yield client
+
+
+async def setup(env: Env, **options: Any) -> None:
+    ledger = env.ledger()
+    try:
+        async with client_for(env, **options) as client:
+            await run_setup(client, ledger, env.home / "pipeline.yml")
+    finally:
+        ledger.close()
+
+
+async def load(env: Env, *, stop_at_budget: bool = False, **options: Any) -> LoadResult:
+    ledger = env.ledger()
+    try:
+        async with client_for(env, **options) as client:
+            return await Loader(client, ledger, env.home, currency="CAD", stop_at_budget=stop_at_budget).run()
+    finally:
+        ledger.close()
+
+
+async def export(env: Env) -> dict[str, Any]:
+    return await admin(env.app, "export")
+
+
+async def create_calls(env: Env) -> int:
+    """Create calls the sandbox has charged so far (its own ledger, per operation)."""
+    tokens = await admin(env.app, "tokens")
+    return sum(v["calls"] for op, v in tokens["by_operation"].items() if op.split(" ")[1].startswith("add"))
