@@ -100,10 +100,12 @@ def _record_checks(cfg: CustomerConfig, picklists: dict[str, list[tuple[str, lis
     # Owners are matched to Pipedrive users by e-mail: one that is malformed matches nobody.
     check.expect(gxe.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_REGEX))
     in_mart = " ".join(f"WHEN '{o}' THEN '{t}'" for o, t in OBJECT_MARTS.items())
+    # Project fields live in a project's `project_fields` JSON (they differ per board), not in columns.
     check = add("custom_fields", "pipedrive__custom_fields", ["field_name", "field_type"], computed=[
         "CASE WHEN m.field_type IN ('enum', 'set') THEN len(m.options) END AS option_count",
-        f"EXISTS (SELECT 1 FROM information_schema.columns c WHERE c.table_schema = '{MART_SCHEMA}' "
-        f"AND c.column_name = m.field_name AND c.table_name = CASE m.object {in_mart} END) AS column_in_mart"])
+        f"CASE WHEN m.object <> 'project' THEN EXISTS (SELECT 1 FROM information_schema.columns c "
+        f"WHERE c.table_schema = '{MART_SCHEMA}' AND c.column_name = m.field_name "
+        f"AND c.table_name = CASE m.object {in_mart} END) END AS column_in_mart"])
     not_blank(check, "field_name")
     # Pipedrive refuses a pick-list field without options.
     check.expect(gxe.ExpectColumnValuesToBeBetween(column="option_count", min_value=1))
@@ -128,6 +130,14 @@ def _list_checks(sets: dict[str, list[tuple[str, list[str]]]]) -> list[Check]:
                           f"SELECT m.source_id, m.natural_key, v AS {quote(field)} FROM {table} m, "
                           f"unnest(m.{quote(field)}) AS t(v)", ROW_IDS)
             checks.append(check.expect(gxe.ExpectColumnValuesToBeInSet(column=field, value_set=options)))
+    projects = mart("pipedrive__projects")
+    for column, target in (("person_keys", "pipedrive__persons"), ("org_keys", "pipedrive__organizations")):
+        key = column.removesuffix("s")
+        check = Check(f"marts.projects.{column}", projects,
+                      f"SELECT m.source_id, m.natural_key, {unresolved(key, mart(target))} FROM (SELECT p.source_id, "
+                      f"p.natural_key, k AS {key} FROM {projects} p, unnest(p.{column}) AS t(k)) m", ROW_IDS)
+        resolves(check, key)
+        checks.append(check)
     return checks
 
 

@@ -24,7 +24,8 @@ import duckdb  # noqa: E402
 import great_expectations as gx  # noqa: E402
 import pandas as pd  # noqa: E402
 from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+from great_expectations.data_context.types.base import (  # noqa: E402
+    DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig)
 
 from expectations.checks import CRITICAL, Check  # noqa: E402
 from vp2pd.config import CustomerConfig  # noqa: E402
@@ -32,6 +33,7 @@ from vp2pd.warehouse import connect  # noqa: E402
 
 SUITES = ("raw", "marts")
 CHUNK_ROWS = 50_000
+DOCS_SITE = "vp2pd"
 NAMED_ROWS = 20  # failing rows kept per expectation (the counts are always complete)
 
 
@@ -90,14 +92,16 @@ def chunks(con: duckdb.DuckDBPyConnection, sql: str, rows: int) -> Iterator[pd.D
 
 
 def _context(docs_dir: Path) -> Any:
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    context.add_data_docs_site(site_name="vp2pd", site_config={
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    })
-    return context
+    """An in-memory GX context (suites are code, rebuilt each run) whose only Data Docs site is
+    `docs_dir`: nothing is written outside the customer's reports folder."""
+    return gx.get_context(mode="ephemeral", project_config=DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        progress_bars=ProgressBarsConfig(globally=False),
+        data_docs_sites={DOCS_SITE: {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }}))
 
 
 def _validate_check(context: Any, con: duckdb.DuckDBPyConnection, check: Check, chunk_rows: int,
@@ -118,23 +122,24 @@ def _validate_check(context: Any, con: duckdb.DuckDBPyConnection, check: Check, 
         start += len(frame)
         result = definition.run(batch_parameters={"dataframe": frame}, result_format=fmt, run_id=run_id)
         for outcome, res in zip(outcomes, result.results):
-            _add(outcome, res, len(frame))
+            _add(outcome, res, len(frame), check.id_columns)
     return outcomes, n
 
 
-def _add(outcome: Outcome, res: Any, frame_rows: int) -> None:
+def _add(outcome: Outcome, res: Any, frame_rows: int, id_columns: tuple[str, ...]) -> None:
     if res.exception_info and res.exception_info.get("raised_exception"):
         raise RuntimeError(f"{outcome.expectation} on {outcome.check} raised: {res.exception_info['exception_message']}")
     outcome.rows += res.result.get("element_count", frame_rows)
     outcome.success = outcome.success and bool(res.success)
     outcome.failing += res.result.get("unexpected_count") or 0
     room = NAMED_ROWS - len(outcome.failing_rows)
-    outcome.failing_rows += [_plain(r) for r in (res.result.get("partial_unexpected_index_list") or [])[:room]]
+    outcome.failing_rows += [_plain(r, id_columns) for r in (res.result.get("partial_unexpected_index_list") or [])[:room]]
 
 
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """A failing row for JSON and messages: pandas/numpy scalars as Python values."""
-    return {k: (v.item() if hasattr(v, "item") else None if pd.isna(v) else v) for k, v in row.items()}
+def _plain(row: dict[str, Any], id_columns: tuple[str, ...]) -> dict[str, Any]:
+    """A failing row for JSON and messages: its ids first, then the values; numpy scalars as Python."""
+    ordered = [*(c for c in id_columns if c in row), *(c for c in row if c not in id_columns)]
+    return {k: (row[k].item() if hasattr(row[k], "item") else None if pd.isna(row[k]) else row[k]) for k in ordered}
 
 
 def suite_checks(suite: str, con: duckdb.DuckDBPyConnection, cfg: CustomerConfig) -> list[Check]:
@@ -176,7 +181,7 @@ def validate(cfg: CustomerConfig, suites: tuple[str, ...] = SUITES, chunk_rows: 
                 break
     finally:
         con.close()
-        context.build_data_docs(site_names=["vp2pd"])
+        context.build_data_docs(site_names=[DOCS_SITE])
     failed = [o for r in results for o in r.critical_failures]
     if failed:
         raise ValidationFailed(f"{len(failed)} critical expectation(s) failed in suite {results[-1].suite} "
