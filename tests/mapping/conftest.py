@@ -52,8 +52,11 @@ def extracted_template(tmp_path_factory: pytest.TempPathFactory, practice_factor
     rename_headers(export)
     made = MappingCustomer(root / "customers", root / "build", export)
     shutil.copytree(REPO_ROOT / "customers" / "demo", made.home / "demo",
-                    ignore=shutil.ignore_patterns("proposed.yml", "csv_aliases.yml"))
+                    ignore=shutil.ignore_patterns("proposed.yml", "csv_aliases.yml", "confirmed.meta.yml"))
     run_extraction(made.cfg(), source="csv", csv_path=export)
+    from vp2pd.mapping.propose import propose, write_proposed
+
+    write_proposed(made.cfg(), propose(made.cfg()))  # proposed once; tests that re-propose do it themselves
     return made
 
 

@@ -1,5 +1,5 @@
-"""The review runbook, executed headless: by nbval as it ships (demo customer), and by papermill
-with the runbook's parameters confirming through --accept-all."""
+"""The review runbook, executed headless by nbval as it ships (demo customer). (Its save path is
+Review.save, tested in test_review.py; nbval's own process start costs ~10 s here, once is enough.)"""
 
 from __future__ import annotations
 
@@ -23,14 +23,3 @@ def test_notebook_runs_under_nbval_and_proposes(mapping_customer: MappingCustome
     assert "5 passed" in proc.stdout
     proposed = yaml.safe_load((mapping_customer.home / "demo" / "mapping" / "proposed.yml").read_text("utf-8"))
     assert any(c["column"] == "Cell #" and c["target"] == "phones[mobile]" for c in proposed["columns"])
-
-
-def test_runbook_parameters_confirm_with_accept_all(mapping_customer: MappingCustomer, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import papermill
-
-    papermill.execute_notebook(str(NOTEBOOK), str(tmp_path / "executed.ipynb"), kernel_name="python3",
-                               parameters={"customer": "demo", "accept_all": True, "save": True,
-                                           "reviewer": "demo-runbook"}, progress_bar=False, cwd=str(REPO_ROOT))
-    confirmed = yaml.safe_load((mapping_customer.home / "demo" / "mapping" / "confirmed.yml").read_text("utf-8"))
-    assert confirmed["reviewer"] == "demo-runbook"
-    assert confirmed["confirmed_with"] == "review notebook, --accept-all"

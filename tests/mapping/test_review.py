@@ -4,16 +4,14 @@ notes, saving under a reviewer's name; the widgets drive the same methods."""
 from __future__ import annotations
 
 import yaml
-from typer.testing import CliRunner
 
 from tests.mapping.conftest import MappingCustomer
-from vp2pd.cli import app
-from vp2pd.mapping.gate import fields_hash, require_confirmed, record_build, map_hash
+from vp2pd.mapping.gate import fields_hash, map_hash, record_build, require_confirmed
 from vp2pd.mapping.review import Review
 
 
 def _review(m: MappingCustomer) -> Review:
-    assert CliRunner().invoke(app, ["propose-map", "--customer", "demo"]).exit_code == 0
+    assert (m.home / "demo" / "mapping" / "proposed.yml").is_file()  # proposed by the fixture
     return Review.load("demo")
 
 
@@ -38,11 +36,14 @@ def test_change_drop_options_note_then_save_confirms(mapping_customer: MappingCu
     review.set_options(fields["Client_Status"], ["Active", " Inactive ", "", "Prospect", "Former", "On hold"])
     review.note(fields["Client_Status"], "On hold added for the spring campaign")
     assert review.save("ana").needs_review  # the rest is still undecided: nothing confirmed yet
-    review.accept_above(0.0, by="ana")
+    review.accept_above(0.95, by="ana")
+    assert review.save("ana").needs_review
+    review.accept_all(by="ana")
     result = review.save("ana")
     assert result.confirmed and not result.needs_review
     data = yaml.safe_load(result.confirmed.read_text(encoding="utf-8"))
-    assert data["reviewer"] == "ana" and data["confirmed_with"] == "review notebook, --accept-above 0.0"
+    assert data["reviewer"] == "ana"
+    assert data["confirmed_with"] == "review notebook, --accept-above 0.95, --accept-all"
     assert data["content_hash"] == fields_hash(data["fields"])
     status = next(e for e in data["fields"] if e.get("custom_field") == "Client_Status")
     assert status["options"] == ["Active", "Inactive", "Prospect", "Former", "On hold"]
