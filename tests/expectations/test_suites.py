@@ -14,14 +14,13 @@ from expectations.run import ValidationFailed, validate
 from vp2pd.config import CustomerConfig
 from vp2pd.warehouse import connect
 
-# The messy practice is built once per worker: share the transform tests' worker under --dist loadgroup.
-pytestmark = [pytest.mark.xdist_group("dbt-messy"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
-def _copy(built: Any, tmp: Path) -> CustomerConfig:
-    cfg = built.cfg.model_copy(update={"build_dir": tmp / "build"})
+def _copy(built: CustomerConfig, tmp: Path) -> CustomerConfig:
+    cfg = built.model_copy(update={"build_dir": tmp / "build"})
     cfg.warehouse_path.parent.mkdir(parents=True)
-    shutil.copy(built.cfg.warehouse_path, cfg.warehouse_path)
+    shutil.copy(built.warehouse_path, cfg.warehouse_path)
     return cfg
 
 
@@ -37,8 +36,8 @@ def _outcome(report: dict[str, Any], check: str, expectation: str, column: str) 
 
 
 @pytest.fixture(scope="module")
-def good(messy: Any, tmp_path_factory: pytest.TempPathFactory) -> CustomerConfig:
-    cfg = _copy(messy, tmp_path_factory.mktemp("gx_good"))
+def good(gx_messy: CustomerConfig, tmp_path_factory: pytest.TempPathFactory) -> CustomerConfig:
+    cfg = _copy(gx_messy, tmp_path_factory.mktemp("gx_good"))
     validate(cfg)
     return cfg
 
@@ -96,9 +95,10 @@ BREAKS = {
 }
 
 
-@pytest.fixture(scope="module")
-def broken(messy: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[CustomerConfig, str, dict[str, str]]:
-    cfg = _copy(messy, tmp_path_factory.mktemp("gx_broken"))
+def test_each_break_stops_the_run_naming_row_and_value_and_chunks_cover_every_row(gx_messy: CustomerConfig,
+                                                                                  tmp_path: Path) -> None:
+    # One corrupted copy and one validation for all six breaks: the run names every critical failure.
+    cfg = _copy(gx_messy, tmp_path)
     con = connect(cfg.warehouse_path)
     targets = {}
     for name, (table, where, statement, _, _) in BREAKS.items():
@@ -110,38 +110,26 @@ def broken(messy: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Custom
                                            "(SELECT natural_key FROM pipedrive.pipedrive__persons WHERE "
                                            "source_id = 'dup-of-first') ORDER BY rowid").fetchall()]
     assert twin // CHUNK_ROWS != dup // CHUNK_ROWS
+    activities = con.execute("SELECT count(*) FROM pipedrive.pipedrive__activities").fetchone()[0]
     con.close()
     with pytest.raises(ValidationFailed) as failed:
         validate(cfg, ("marts",), chunk_rows=CHUNK_ROWS)
-    return cfg, str(failed.value), targets
-
-
-@pytest.mark.parametrize("name", list(BREAKS))
-def test_a_critical_break_stops_the_run_naming_the_row_and_value(broken: tuple, name: str) -> None:
-    _, message, targets = broken
-    *_, where, value = BREAKS[name]
-    line = next((ln for ln in message.splitlines() if where in ln), None)
-    assert line is not None, message
-    assert line.startswith("- critical") and " 1 of " in line
-    assert value in line and targets[name] in line
-
-
-def test_chunks_cover_every_row_and_the_report_counts_the_failures(broken: tuple) -> None:
-    cfg, _, _ = broken
+    lines = str(failed.value).splitlines()
+    for name, (*_, where, value) in BREAKS.items():
+        line = next((ln for ln in lines if where in ln), None)
+        assert line is not None, (name, lines)
+        assert line.startswith("- critical") and " 1 of " in line, (name, line)
+        assert value in line and targets[name] in line, (name, line)
     marts = _report(cfg, "marts")
     assert not marts["success"] and marts["critical_failures"] == len(BREAKS)
-    assert marts["chunks"] > 40  # many per mart
-    con = connect(cfg.warehouse_path, read_only=True)
-    activities = con.execute("SELECT count(*) FROM pipedrive.pipedrive__activities").fetchone()[0]
-    con.close()
-    assert activities > CHUNK_ROWS
+    assert marts["chunks"] > 40 and activities > CHUNK_ROWS  # many chunks per mart
     assert _outcome(marts, "marts.activities", "expect_column_values_to_not_be_null", "natural_key")["rows"] == activities
     notes = _outcome(marts, "marts.notes", "expect_column_values_to_be_between", "content_bytes")
     assert notes["failing"] == 1 and notes["failing_rows"][0]["content_bytes"] == 200_000
 
 
-def test_a_warning_is_reported_but_does_not_stop_the_run(messy: Any, tmp_path: Path) -> None:
-    cfg = _copy(messy, tmp_path)
+def test_a_warning_is_reported_but_does_not_stop_the_run(gx_messy: CustomerConfig, tmp_path: Path) -> None:
+    cfg = _copy(gx_messy, tmp_path)
     con = connect(cfg.warehouse_path)
     con.execute("UPDATE pipedrive.pipedrive__persons SET owner_email = 'gone@clinic.example' WHERE natural_key = "
                 "(SELECT min(natural_key) FROM pipedrive.pipedrive__persons)")
@@ -153,8 +141,9 @@ def test_a_warning_is_reported_but_does_not_stop_the_run(messy: Any, tmp_path: P
     assert result.warnings[0].failing_rows[0]["owner_email_unresolved"] == "gone@clinic.example"
 
 
-def test_raw_suite_names_a_duplicate_id_a_missing_field_and_a_count_off_the_report(messy: Any, tmp_path: Path) -> None:
-    cfg = _copy(messy, tmp_path)
+def test_raw_suite_names_a_duplicate_id_a_missing_field_and_a_count_off_the_report(gx_messy: CustomerConfig,
+                                                                                  tmp_path: Path) -> None:
+    cfg = _copy(gx_messy, tmp_path)
     con = connect(cfg.warehouse_path)
     clients = con.execute("SELECT count(*) FROM raw_visual_practice.clients WHERE _deleted_at IS NULL").fetchone()[0]
     first, second = [r[0] for r in con.execute(
