@@ -1,7 +1,8 @@
 """The load ledger: schema `ledger` in the customer's DuckDB warehouse.
 
 `runs` (one row per setup / load / rollback), `operations` (every API write, written as an intent
-BEFORE the call and completed after it), `id_map` (object, source key -> Pipedrive id), `fields`
+BEFORE the call, its outcome appended after it; a view over
+`intents` + `outcomes`), `id_map` (object, source key -> Pipedrive id), `fields`
 (the account's custom-field keys and option ids as setup found or made them).
 
 The exactly-once protocol (see `load.py`): a create is first recorded as `intent`; once Pipedrive
@@ -31,19 +32,33 @@ create schema if not exists ledger;
 create table if not exists ledger.runs (
     run_id varchar primary key, kind varchar not null, started timestamptz not null, finished timestamptz,
     status varchar not null, map_hash varchar, counts json, options json, message varchar);
-create table if not exists ledger.operations (
-    op_id varchar primary key, run_id varchar not null, object varchar not null, source_key varchar,
-    method varchar not null, endpoint varchar not null, request_digest varchar, status varchar not null,
-    pipedrive_id varchar, parent_id varchar, http_status integer, message varchar, before_image json,
-    tokens integer, created timestamptz not null, updated timestamptz not null);
+create table if not exists ledger.intents (
+    op_id varchar not null, run_id varchar not null, object varchar not null, source_key varchar,
+    method varchar not null, endpoint varchar not null, request_digest varchar, pipedrive_id varchar,
+    parent_id varchar, before_image json, tokens integer, created timestamptz not null);
+create table if not exists ledger.outcomes (
+    op_id varchar not null, status varchar not null, pipedrive_id varchar, http_status integer, message varchar,
+    recorded timestamptz not null);
 create table if not exists ledger.id_map (
     object varchar not null, source_key varchar not null, pipedrive_id varchar not null,
-    parent_id varchar, run_id varchar not null, op_id varchar not null, created timestamptz not null,
-    primary key (object, source_key));
+    parent_id varchar, run_id varchar not null, op_id varchar not null, created timestamptz not null);
 create table if not exists ledger.fields (
     object varchar not null, field_name varchar not null, field_key varchar not null, field_type varchar not null,
     options json, recorded timestamptz not null, primary key (object, field_name));
+create or replace view ledger.operations as
+    select i.op_id, i.run_id, i.object, i.source_key, i.method, i.endpoint, i.request_digest,
+           coalesce(o.status, 'intent') as status, coalesce(o.pipedrive_id, i.pipedrive_id) as pipedrive_id,
+           i.parent_id, o.http_status, o.message, i.before_image, i.tokens, i.created,
+           coalesce(o.recorded, i.created) as updated
+    from ledger.intents i
+    left join (select op_id, arg_max(status, recorded) as status, arg_max(pipedrive_id, recorded) as pipedrive_id,
+                      arg_max(http_status, recorded) as http_status, arg_max(message, recorded) as message,
+                      max(recorded) as recorded
+               from ledger.outcomes group by op_id) o using (op_id);
 """
+# Why append-only tables under an `operations` view: DuckDB commits are durable (a WAL sync each)
+# and row-by-row updates are slow, so the load writes a batch of intents in one transaction and a
+# batch of outcomes (+ id_map rows) in another — group commit, with nothing ever updated in place.
 
 # Operation statuses. `intent`: recorded, the call may or may not have reached Pipedrive.
 INTENT, DONE, REJECTED, NOT_SENT, RESOLVED, ABANDONED, ROLLED_BACK = (
@@ -67,6 +82,16 @@ class Intent:
     object: str
     source_key: str | None
     parent_id: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    intent: Intent
+    status: str
+    pipedrive_id: Any = None
+    http_status: int | None = None
+    message: str | None = None
+    run_id: str | None = None  # the id_map row's run (a resolved intent keeps the run that sent it)
 
 
 class Ledger:
@@ -116,43 +141,77 @@ class Ledger:
 
     # -- operations ----------------------------------------------------------------------------
 
-    def intent(self, run_id: str, obj: str, source_key: str | None, method: str, endpoint: str, body: Any,
-               *, tokens: int = 0, parent_id: str | None = None, before_image: Any = None,
-               pipedrive_id: str | None = None) -> Intent:
-        """Record a write about to be sent (committed before the call)."""
-        op_id = uuid.uuid4().hex
-        t = now()
-        self.con.execute(
-            "insert into ledger.operations (op_id, run_id, object, source_key, method, endpoint, request_digest, "
-            "status, pipedrive_id, parent_id, before_image, tokens, created, updated) "
-            "values (?, ?, ?, ?, ?, ?, ?, 'intent', ?, ?, ?, ?, ?, ?)",
-            [op_id, run_id, obj, source_key, method, endpoint, digest(body), pipedrive_id, parent_id,
-             json.dumps(before_image, default=str) if before_image is not None else None, tokens, t, t])
-        return Intent(op_id, obj, source_key, parent_id)
+    def _insert(self, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+        """Many rows in one statement through Arrow (executemany is a statement per row)."""
+        import pyarrow as pa
 
-    def landed(self, intent: Intent, run_id: str, pipedrive_id: Any, *, status: str = DONE,
-               http_status: int | None = 200) -> None:
-        """The create took effect: the operation and the id_map row in one transaction."""
-        pid = str(pipedrive_id)
+        batch = pa.table({c: pa.array([r[i] for r in rows]) for i, c in enumerate(columns)})
+        self.con.register("_ledger_rows", batch)
+        try:
+            self.con.execute(f"insert into {table} ({', '.join(columns)}) select {', '.join(columns)} from _ledger_rows")
+        finally:
+            self.con.unregister("_ledger_rows")
+
+    def intents(self, run_id: str, items: list[dict[str, Any]]) -> list[Intent]:
+        """Record writes about to be sent, all in one transaction (committed before any call).
+        Each item: object, source_key, method, endpoint, body, and optionally tokens, parent_id,
+        before_image, pipedrive_id."""
+        if not items:
+            return []
+        t, made, rows = now(), [], []
+        for item in items:
+            op_id = uuid.uuid4().hex
+            made.append(Intent(op_id, item["object"], item.get("source_key"), item.get("parent_id")))
+            before = item.get("before_image")
+            rows.append((op_id, run_id, item["object"], item.get("source_key"), item["method"], item["endpoint"],
+                         digest(item.get("body")), item.get("pipedrive_id"), item.get("parent_id"),
+                         json.dumps(before, default=str) if before is not None else None, item.get("tokens", 0), t))
+        self._insert("ledger.intents", ["op_id", "run_id", "object", "source_key", "method", "endpoint",
+                                        "request_digest", "pipedrive_id", "parent_id", "before_image", "tokens",
+                                        "created"], rows)
+        return made
+
+    def intent(self, run_id: str, obj: str, source_key: str | None, method: str, endpoint: str, body: Any,
+               **extra: Any) -> Intent:
+        return self.intents(run_id, [{"object": obj, "source_key": source_key, "method": method,
+                                      "endpoint": endpoint, "body": body, **extra}])[0]
+
+    def outcomes(self, run_id: str, items: list[Outcome], *, forget: list[tuple[str, str, str]] = ()) -> None:
+        """Outcomes of sent writes, and the id_map rows of those that landed, in ONE transaction.
+        `forget`: (object, source_key, pipedrive_id) rows leaving id_map (rolled back)."""
+        if not items and not forget:
+            return
+        t = now()
         self.con.execute("begin transaction")
         try:
-            self.con.execute("update ledger.operations set status = ?, pipedrive_id = ?, http_status = ?, updated = ? "
-                             "where op_id = ?", [status, pid, http_status, now(), intent.op_id])
-            if intent.source_key is not None:
-                self.con.execute("insert into ledger.id_map values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing",
-                                 [intent.object, intent.source_key, pid, intent.parent_id, run_id, intent.op_id, now()])
+            if items:
+                self._insert("ledger.outcomes", ["op_id", "status", "pipedrive_id", "http_status", "message",
+                                                 "recorded"],
+                             [(o.intent.op_id, o.status, None if o.pipedrive_id is None else str(o.pipedrive_id),
+                               o.http_status, o.message, t) for o in items])
+                mapped = [(o.intent.object, o.intent.source_key, str(o.pipedrive_id), o.intent.parent_id,
+                           o.run_id or run_id, o.intent.op_id, t)
+                          for o in items if o.status in LANDED and o.intent.source_key is not None]
+                if mapped:
+                    self._insert("ledger.id_map", ["object", "source_key", "pipedrive_id", "parent_id", "run_id",
+                                                   "op_id", "created"], mapped)
+            for obj, key, pid in forget:
+                self.con.execute("delete from ledger.id_map where object = ? and source_key = ? and pipedrive_id = ?",
+                                 [obj, key, pid])
             self.con.execute("commit")
         except BaseException:
             self.con.execute("rollback")
             raise
 
+    def landed(self, intent: Intent, run_id: str, pipedrive_id: Any, *, status: str = DONE,
+               http_status: int | None = 200) -> None:
+        self.outcomes(run_id, [Outcome(intent, status, pipedrive_id, http_status)])
+
     def settle(self, op_id: str, status: str, *, http_status: int | None = None, message: str | None = None) -> None:
-        self.con.execute("update ledger.operations set status = ?, http_status = coalesce(?, http_status), "
-                         "message = coalesce(?, message), updated = ? where op_id = ?",
-                         [status, http_status, message, now(), op_id])
+        self.outcomes("", [Outcome(Intent(op_id, "", None, None), status, None, http_status, message)])
 
     def in_doubt(self, obj: str) -> list[dict[str, Any]]:
-        """Intents of creates with no id_map row: the call may have landed."""
+        """Intents of creates with no outcome and no id_map row: the call may have landed."""
         return self.rows("select o.* from ledger.operations o where o.object = ? and o.status = 'intent' "
                          "and o.method = 'POST' and not exists (select 1 from ledger.id_map m "
                          "where m.object = o.object and m.source_key = o.source_key) order by o.created", [obj])

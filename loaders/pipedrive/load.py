@@ -19,13 +19,13 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from loaders.pipedrive import readback
 from loaders.pipedrive.client import PipedriveClient
 from loaders.pipedrive.errors import AbuseProtection, BudgetExhausted, PipedriveError, RateLimited
 from loaders.pipedrive.fields import FieldCatalogue
-from loaders.pipedrive.ledger import ABANDONED, NOT_SENT, REJECTED, RESOLVED, Intent, Ledger
+from loaders.pipedrive.ledger import ABANDONED, DONE, NOT_SENT, REJECTED, RESOLVED, Intent, Ledger, Outcome
 from loaders.pipedrive.owners import OwnerError, match_owners
 from loaders.pipedrive.retry import Hooks, RequestInfo, call_hook
 from loaders.pipedrive.rows import (MissingReference, Shaper, custom_field_names, numeric_properties,
@@ -39,7 +39,9 @@ log = logging.getLogger(__name__)
 # never ran it: the client refunds those too), a connection never made. Anything else may have landed.
 SAFE_RETRY_REASONS = frozenset({"429", "502", "503", "ConnectError", "ConnectTimeout", "PoolTimeout"})
 MAX_PASSES = 6
-WORKERS = 32  # tasks feeding the client; the client's adaptive concurrency and burst limiter pace them
+# Rows per group commit: intents of a batch in one commit, its outcomes in another. The batch's calls
+# run concurrently, paced by the client's adaptive concurrency and burst limiter.
+BATCH = 100
 
 
 class InDoubt(Exception):
@@ -227,55 +229,68 @@ class Loader:
 
     async def create_all(self, step: Step, pending: list[dict[str, Any]], count: StepCount,
                          result: LoadResult) -> tuple[int, bool]:
-        queue: Iterator[dict[str, Any]] = iter(pending)
-        state = {"doubts": 0, "budget": False}
-
-        async def worker() -> None:
-            for row in queue:
-                if state["budget"]:
-                    return
-                outcome = await self.create_one(step, row, result)
-                if outcome == "doubt":
-                    state["doubts"] += 1
-                elif outcome == "budget":
-                    state["budget"] = True
-                elif outcome == "created":
-                    count.created += 1
-                elif outcome == "rejected":
+        """Create `pending` in batches: the batch's intents in one commit, its calls concurrently (the
+        client paces them), its outcomes and id_map rows in one commit. Returns (in doubt, budget hit)."""
+        doubts = 0
+        for start in range(0, len(pending), BATCH):
+            chunk = pending[start:start + BATCH]
+            sends, rejects = [], []
+            for row in chunk:
+                prepared = self._prepare(step, row)
+                (rejects if isinstance(prepared[2], str) else sends).append(prepared)
+            intents = self.ledger.intents(self.run_id, [self._item(step, key, endpoint, body)
+                                                        for key, endpoint, body, _ in sends + rejects])
+            outcomes = [Outcome(i, REJECTED, message=msg) for i, (_, _, _, msg) in zip(intents[len(sends):], rejects)]
+            for key, endpoint, _, msg in rejects:
+                result.rejections.append({"object": step.name, "source_key": key, "status": None, "message": msg})
+            answers = await asyncio.gather(*(self.send(step, endpoint, body, row)
+                                             for (_, endpoint, body, row) in sends), return_exceptions=True)
+            budget, fatal = False, None
+            for intent, (key, endpoint, _, _), answer in zip(intents, sends, answers):
+                if isinstance(answer, InDoubt):
+                    doubts += 1  # no outcome: resolved by read-back next pass
+                elif isinstance(answer, BudgetExhausted):
+                    budget = True
+                    outcomes.append(Outcome(intent, NOT_SENT, message="daily budget reserve reached before sending"))
+                elif isinstance(answer, (AbuseProtection, RateLimited)):
+                    fatal = answer
+                    outcomes.append(Outcome(intent, NOT_SENT, message=str(answer)))
+                elif isinstance(answer, PipedriveError) and answer.status is not None and 400 <= answer.status < 500 \
+                        and answer.status not in (401, 403, 429):
+                    outcomes.append(Outcome(intent, REJECTED, http_status=answer.status, message=str(answer)))
+                    result.rejections.append({"object": step.name, "source_key": key, "status": answer.status,
+                                              "message": str(answer)})
                     count.rejected += 1
+                elif isinstance(answer, BaseException):
+                    fatal = fatal or answer  # not the row's fault: its intent stays in doubt for the resume
+                else:
+                    outcomes.append(Outcome(intent, DONE, answer["id"], 200))
+                    count.created += 1
+            count.rejected += len(rejects)
+            self.ledger.outcomes(self.run_id, outcomes)
+            if fatal is not None:
+                raise fatal
+            if budget:
+                return doubts, True
+        return doubts, False
 
-        await asyncio.gather(*(worker() for _ in range(min(WORKERS, len(pending)))))
-        return state["doubts"], state["budget"]
-
-    async def create_one(self, step: Step, row: dict[str, Any], result: LoadResult) -> str:
+    def _prepare(self, step: Step, row: dict[str, Any]) -> tuple[str, str, dict[str, Any], Any]:
+        """(key, endpoint, body, row) to send, or (key, endpoint, body, reason) for a row refused before sending."""
         key = row["natural_key"]
         try:
             body = self.body(step, row)
         except (MissingReference, PipedriveError, KeyError) as exc:  # FieldError is a PipedriveError
-            return self._reject(step, key, "POST", step.mart, {}, None, f"{type(exc).__name__}: {exc}", result)
+            return key, step.mart, {}, f"{type(exc).__name__}: {exc}"
         endpoint = self.endpoint(step, body)
-        parent = str(body["deal_id"]) if step.name == "deal_products" else None
         if step.name == "files" and not (row.get("local_path") and Path(row["local_path"]).is_file()):
-            return self._reject(step, key, "POST", endpoint, body, None,
-                                f"document not on disk (download_status {row.get('download_status')!r})", result)
-        intent = self.ledger.intent(self.run_id, step.name, key, "POST", endpoint, body,
-                                    tokens=self.client.operation("POST", endpoint).token_cost, parent_id=parent)
-        try:
-            data = await self.send(step, endpoint, body, row)
-        except InDoubt:
-            return "doubt"
-        except BudgetExhausted:
-            self.ledger.settle(intent.op_id, NOT_SENT, message="daily budget reserve reached before sending")
-            return "budget"
-        except (AbuseProtection, RateLimited):
-            self.ledger.settle(intent.op_id, NOT_SENT)
-            raise
-        except PipedriveError as exc:
-            if exc.status is None or exc.status >= 500 or exc.status in (401, 403):
-                raise  # not the row's fault: stop; the intent is resolved on resume
-            return self._reject(step, key, "POST", endpoint, body, exc.status, str(exc), result, intent)
-        self.ledger.landed(intent, self.run_id, data["id"])
-        return "created"
+            return key, endpoint, body, f"document not on disk (download_status {row.get('download_status')!r})"
+        return key, endpoint, body, row
+
+    def _item(self, step: Step, key: str, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        parent = str(body["deal_id"]) if step.name == "deal_products" and "deal_id" in body else None
+        tokens = self.client.operation("POST", endpoint).token_cost if endpoint.startswith("/") else 0
+        return {"object": step.name, "source_key": key, "method": "POST", "endpoint": endpoint, "body": body,
+                "tokens": tokens, "parent_id": parent}
 
     async def send(self, step: Step, endpoint: str, body: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
         if step.name == "files":
@@ -286,14 +301,6 @@ class Loader:
             payload = {k: v for k, v in body.items() if k != "deal_id"}
             return (await self.client.request("POST", endpoint, json=payload))["data"]
         return await self.client.create(step.obj, body)
-
-    def _reject(self, step: Step, key: str, method: str, endpoint: str, body: dict[str, Any], status: int | None,
-                message: str, result: LoadResult, intent: Intent | None = None) -> str:
-        if intent is None:
-            intent = self.ledger.intent(self.run_id, step.name, key, method, endpoint, body)
-        self.ledger.settle(intent.op_id, REJECTED, http_status=status, message=message)
-        result.rejections.append({"object": step.name, "source_key": key, "status": status, "message": message})
-        return "rejected"
 
     # -- in-doubt resolution -------------------------------------------------------------------
 
@@ -323,14 +330,16 @@ class Loader:
                 candidates.setdefault(ident, []).append(int(record["id"]))
         for ids in candidates.values():
             ids.sort()
+        outcomes = []
         for op in doubts:
             if op["op_id"] not in wanted:
                 continue
             found = candidates.get(wanted[op["op_id"]])
             intent = Intent(op["op_id"], step.name, op["source_key"], op["parent_id"])
             if found:
-                self.ledger.landed(intent, op["run_id"], found.pop(0), status=RESOLVED, http_status=None)
+                outcomes.append(Outcome(intent, RESOLVED, found.pop(0), run_id=op["run_id"]))
                 count.resolved += 1
             else:
-                self.ledger.settle(op["op_id"], ABANDONED, message="not found by read-back: never landed")
+                outcomes.append(Outcome(intent, ABANDONED, message="not found by read-back: never landed"))
                 count.abandoned += 1
+        self.ledger.outcomes(self.run_id, outcomes)

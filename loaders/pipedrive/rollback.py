@@ -16,13 +16,14 @@ from typing import Any
 
 from loaders.pipedrive.client import PipedriveClient
 from loaders.pipedrive.errors import PipedriveError
-from loaders.pipedrive.ledger import LANDED, ROLLED_BACK, Intent, Ledger
+from loaders.pipedrive.ledger import LANDED, ROLLED_BACK, Intent, Ledger, Outcome
 from loaders.pipedrive.sequence import STEPS
 from loaders.pipedrive.settings import FIELDS_PATHS
 
 ORDER = [s.name for s in reversed(STEPS)] + ["stages", "pipelines", "custom_fields"]
 ENTITY_OBJECT = {"person": "persons", "organization": "organizations", "deal": "deals", "product": "products"}
 GONE = (404, 410)
+DELETED = "deleted"  # a rollback op that landed (not LANDED: it must never enter id_map)
 
 
 @dataclass
@@ -89,19 +90,10 @@ async def run_rollback(client: PipedriveClient, ledger: Ledger, run_ids: list[st
 
 def undo(ledger: Ledger, intent: Intent, op: dict[str, Any]) -> None:
     """The delete landed: the rollback op done, the create rolled back, id_map forgets it (one transaction)."""
-    ledger.con.execute("begin transaction")
-    try:
-        ledger.con.execute("update ledger.operations set status = 'done', updated = now() where op_id = ?",
-                           [intent.op_id])
-        ledger.con.execute("update ledger.operations set status = ?, updated = now() where op_id = ?",
-                           [ROLLED_BACK, op["op_id"]])
-        if op["method"] == "POST":
-            ledger.con.execute("delete from ledger.id_map where object = ? and source_key = ? and pipedrive_id = ?",
-                               [op["object"], op["source_key"], op["pipedrive_id"]])
-        ledger.con.execute("commit")
-    except BaseException:
-        ledger.con.execute("rollback")
-        raise
+    original = Intent(op["op_id"], op["object"], op["source_key"], op["parent_id"])
+    forget = [(op["object"], op["source_key"], op["pipedrive_id"])] if op["method"] == "POST" else []
+    ledger.outcomes(intent.op_id, [Outcome(intent, DELETED, op["pipedrive_id"]), Outcome(original, ROLLED_BACK)],
+                    forget=forget)
 
 
 def vars_of(result: RollbackResult) -> dict[str, Any]:

@@ -114,8 +114,8 @@ async def test_every_object_is_recognised_by_read_back(env: Env) -> None:
     await load(env)
     tokens = await create_calls(env)
     ledger = env.ledger()
-    ledger.con.execute("update ledger.operations set status = 'intent' where object in "
-                       "(select distinct object from ledger.id_map where object not in ('custom_fields', 'pipelines', 'stages'))")
+    ledger.con.execute("delete from ledger.outcomes where op_id in (select op_id from ledger.intents where object "
+                       "not in ('custom_fields', 'pipelines', 'stages'))")  # the answers never recorded
     ledger.con.execute("delete from ledger.id_map where object not in ('custom_fields', 'pipelines', 'stages')")
     ledger.con.execute("update ledger.runs set status = 'failed' where kind = 'load'")
     ledger.close()
