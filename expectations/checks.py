@@ -49,7 +49,8 @@ def duplicates_check(name: str, table: str, key: str, named_by: str | None = Non
     chunks, so the GROUP BY runs over the whole table and GX judges each key's occurrence count;
     `named_by` lists the rows sharing the key (e.g. their source ids).
     """
-    rows = f", string_agg(CAST({quote(named_by)} AS VARCHAR), ', ' ORDER BY {quote(named_by)}) AS rows" if named_by else ""
+    named = quote(named_by) if named_by else ""
+    rows = f", string_agg(CAST({named} AS VARCHAR), ', ' ORDER BY {named}) AS rows" if named_by else ""
     sql = (f"SELECT {quote(key)}, count(*) AS occurrences{rows} FROM {table} "
            f"WHERE {quote(key)} IS NOT NULL GROUP BY {quote(key)} HAVING count(*) > 1 ORDER BY {quote(key)}")
     check = Check(name, table, sql, (key, "rows") if named_by else (key,))
@@ -59,8 +60,8 @@ def duplicates_check(name: str, table: str, key: str, named_by: str | None = Non
 def unresolved(column: str, target: str, target_key: str = "natural_key", alias: str = "m") -> str:
     """SQL for `<column>_unresolved`: the reference when it names no row of `target`, else NULL."""
     col = f"{alias}.{quote(column)}"
-    return (f"CASE WHEN {col} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{quote(target_key)} = {col}) "
-            f"THEN {col} END AS {quote(column + '_unresolved')}")
+    return (f"CASE WHEN {col} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {target} t "
+            f"WHERE t.{quote(target_key)} = {col}) THEN {col} END AS {quote(column + '_unresolved')}")
 
 
 def resolves(check: Check, column: str, severity: Severity = CRITICAL) -> None:

@@ -63,7 +63,8 @@ def _record_checks(cfg: CustomerConfig, picklists: dict[str, list[tuple[str, lis
     resolves(check, "owner_email", WARNING)
     check = add("products", "pipedrive__products", ["name"])
     not_blank(check, "name")
-    check = add("deals", "pipedrive__deals", ["title", "person_key", "status"], {"person_key": persons, "org_key": orgs})
+    check = add("deals", "pipedrive__deals", ["title", "person_key", "status"],
+                {"person_key": persons, "org_key": orgs})
     not_blank(check, "title")
     check.expect(gxe.ExpectColumnValuesToNotBeNull(column="person_key"))
     check.expect(gxe.ExpectColumnValuesToBeInSet(column="status", value_set=["open", "won", "lost"]))

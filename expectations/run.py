@@ -28,6 +28,8 @@ from great_expectations.data_context.types.base import (  # noqa: E402
     DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig)
 
 from expectations.checks import CRITICAL, Check  # noqa: E402
+from expectations.marts_suite import mart_checks  # noqa: E402
+from expectations.raw_suite import raw_checks  # noqa: E402
 from vp2pd.config import CustomerConfig  # noqa: E402
 from vp2pd.warehouse import connect  # noqa: E402
 
@@ -128,28 +130,28 @@ def _validate_check(context: Any, con: duckdb.DuckDBPyConnection, check: Check, 
 
 def _add(outcome: Outcome, res: Any, frame_rows: int, id_columns: tuple[str, ...]) -> None:
     if res.exception_info and res.exception_info.get("raised_exception"):
-        raise RuntimeError(f"{outcome.expectation} on {outcome.check} raised: {res.exception_info['exception_message']}")
+        raise ValidationFailed(f"{outcome.expectation}({outcome.column}) on {outcome.table} [{outcome.check}] "
+                               f"could not be evaluated: {res.exception_info['exception_message']}")
     outcome.rows += res.result.get("element_count", frame_rows)
     outcome.success = outcome.success and bool(res.success)
     outcome.failing += res.result.get("unexpected_count") or 0
     room = NAMED_ROWS - len(outcome.failing_rows)
-    outcome.failing_rows += [_plain(r, id_columns) for r in (res.result.get("partial_unexpected_index_list") or [])[:room]]
+    named = res.result.get("partial_unexpected_index_list") or []
+    outcome.failing_rows += [_plain(r, id_columns) for r in named[:room]]
 
 
 def _plain(row: dict[str, Any], id_columns: tuple[str, ...]) -> dict[str, Any]:
     """A failing row for JSON and messages: its ids first, then the values; numpy scalars as Python."""
     ordered = [*(c for c in id_columns if c in row), *(c for c in row if c not in id_columns)]
-    return {k: (row[k].item() if hasattr(row[k], "item") else None if pd.isna(row[k]) else row[k]) for k in ordered}
+    return {k: row[k].item() if hasattr(row[k], "item") else None if pd.isna(row[k]) else row[k] for k in ordered}
 
 
 def suite_checks(suite: str, con: duckdb.DuckDBPyConnection, cfg: CustomerConfig) -> list[Check]:
-    if suite == "raw":
-        from expectations.raw_suite import raw_checks
-
-        return raw_checks()
-    from expectations.marts_suite import mart_checks
-
-    return mart_checks(con, cfg)
+    try:
+        return raw_checks() if suite == "raw" else mart_checks(con, cfg)
+    except duckdb.Error as exc:
+        raise ValidationFailed(f"the {suite} suite cannot read the warehouse (has `vp2pd transform` run?): "
+                               f"{exc}") from exc
 
 
 def validate(cfg: CustomerConfig, suites: tuple[str, ...] = SUITES, chunk_rows: int = CHUNK_ROWS) -> list[SuiteResult]:
@@ -171,7 +173,11 @@ def validate(cfg: CustomerConfig, suites: tuple[str, ...] = SUITES, chunk_rows: 
             outcomes: list[Outcome] = []
             total_chunks = 0
             for check in suite_checks(suite, con, cfg):
-                found, n = _validate_check(context, con, check, chunk_rows, run_time)
+                try:
+                    found, n = _validate_check(context, con, check, chunk_rows, run_time)
+                except duckdb.Error as exc:
+                    raise ValidationFailed(f"{check.name} cannot read {check.table} (has `vp2pd transform` run?): "
+                                           f"{exc}") from exc
                 outcomes += found
                 total_chunks += n
             result = SuiteResult(suite, outcomes, total_chunks, reports / f"validation_{suite}.json")

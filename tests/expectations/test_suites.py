@@ -123,7 +123,8 @@ def test_each_break_stops_the_run_naming_row_and_value_and_chunks_cover_every_ro
     marts = _report(cfg, "marts")
     assert not marts["success"] and marts["critical_failures"] == len(BREAKS)
     assert marts["chunks"] > 40 and activities > CHUNK_ROWS  # many chunks per mart
-    assert _outcome(marts, "marts.activities", "expect_column_values_to_not_be_null", "natural_key")["rows"] == activities
+    not_null = _outcome(marts, "marts.activities", "expect_column_values_to_not_be_null", "natural_key")
+    assert not_null["rows"] == activities
     notes = _outcome(marts, "marts.notes", "expect_column_values_to_be_between", "content_bytes")
     assert notes["failing"] == 1 and notes["failing_rows"][0]["content_bytes"] == 200_000
 
@@ -148,7 +149,8 @@ def test_raw_suite_names_a_duplicate_id_a_missing_field_and_a_count_off_the_repo
     clients = con.execute("SELECT count(*) FROM raw_visual_practice.clients WHERE _deleted_at IS NULL").fetchone()[0]
     first, second = [r[0] for r in con.execute(
         "SELECT id FROM raw_visual_practice.clients WHERE _deleted_at IS NULL ORDER BY id LIMIT 2").fetchall()]
-    con.execute("INSERT INTO raw_visual_practice.clients SELECT * FROM raw_visual_practice.clients WHERE id = ?", [first])
+    con.execute("INSERT INTO raw_visual_practice.clients SELECT * FROM raw_visual_practice.clients WHERE id = ?",
+                [first])
     con.execute("UPDATE raw_visual_practice.clients SET status = NULL WHERE id = ?", [second])
     con.close()
     with pytest.raises(ValidationFailed) as failed:
