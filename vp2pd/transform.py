@@ -115,7 +115,7 @@ def dbt_args(command: str, cfg: CustomerConfig, *extra: str) -> list[str]:
             "--vars", yaml.safe_dump(dbt_vars(cfg), default_flow_style=True, width=10**9), *extra]
 
 
-def run_transform(cfg: CustomerConfig, *, select: str | None = None) -> TransformResult:
+def run_transform(cfg: CustomerConfig, *, select: str | None = None, exclude: str | None = None) -> TransformResult:
     """`dbt build` (models, data tests, unit tests) on the customer's warehouse.
 
     dbt runs as a child process: dbt-duckdb keeps its DuckDB connection open for the life of the
@@ -124,7 +124,8 @@ def run_transform(cfg: CustomerConfig, *, select: str | None = None) -> Transfor
     warehouse = cfg.warehouse_path if cfg.warehouse_path.is_absolute() else Path.cwd() / cfg.warehouse_path
     if not warehouse.is_file():
         raise TransformFailed(f"no warehouse at {warehouse}: run `vp2pd extract --customer {cfg.slug}` first")
-    args = dbt_args("build", cfg, "--quiet", *(["--select", select] if select else []))
+    args = dbt_args("build", cfg, "--quiet", *(["--select", select] if select else []),
+                    *(["--exclude", exclude] if exclude else []))
     env = {**os.environ, "VP2PD_DUCKDB_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     dbt = Path(sys.executable).with_name("dbt")
     proc = subprocess.run([str(dbt), *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True)

@@ -388,3 +388,26 @@ def test_claims_are_phi_and_skipped_without_a_retention_rule(messy) -> None:
     assert claims
     assert messy.rows(f"SELECT 1 FROM {P}pipedrive__notes WHERE source_collection = 'claims'") == []
     assert all(skipped(messy, "claims", c["id"]) == ["phi_not_retained"] for c in claims[:20])
+
+
+# --- custom properties of mixed types, sparse ------------------------------------------------
+
+def test_custom_properties_of_mixed_types_become_one_typed_value(messy) -> None:
+    mixed = [q for q in messy.quirks["custom_props_mixed_types"] if q["detail"].startswith("Consent Signed")]
+    assert mixed
+    for q in mixed:
+        written = q["detail"].split("'")[1]  # '25/07/2024'
+        day, month, year = written.split("/")
+        p = messy.rows(f"SELECT \"Consent_Signed\" FROM {P}pipedrive__persons WHERE natural_key = ?", [f"clients:{q['id']}"])
+        if p:
+            assert p[0]["Consent_Signed"].isoformat() == f"{year}-{month}-{day}"
+    newsletter = {r["Newsletter"] for r in messy.rows(f'SELECT "Newsletter" FROM {P}pipedrive__persons WHERE source_collection = \'clients\'')}
+    assert newsletter <= {True, False, None} and {True, False} <= newsletter
+
+
+def test_sparse_custom_properties_are_empty_not_invented(messy) -> None:
+    for q in messy.quirks["custom_props_sparse"][:10]:
+        if "Preferred Language" in q["detail"]:
+            p = messy.rows(f'SELECT "Preferred_Language" FROM {P}pipedrive__persons WHERE natural_key = ?', [f"clients:{q['id']}"])
+            if p:
+                assert p[0]["Preferred_Language"] is None
