@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
@@ -240,6 +240,99 @@ def demo(
     except (ConfigError, MissingSecret) as exc:
         fail(str(exc))
     raise typer.Exit(code)
+
+
+def _pipedrive(run: "Any") -> "Any":
+    """Run a Pipedrive lifecycle step; configuration, secret and API errors end as one red line."""
+    from loaders.pipedrive.errors import PipedriveError
+    from loaders.pipedrive.owners import OwnerError
+    from vp2pd.mapping.gate import MapNotConfirmed
+    from vp2pd.aio import run_sync
+
+    try:
+        return run_sync(run)
+    except (ConfigError, MissingSecret, PipedriveError, OwnerError, MapNotConfirmed, ValueError) as exc:
+        run.close()
+        fail(str(exc))
+
+
+@app.command()
+def preflight(customer: str = CustomerOpt) -> None:
+    """Owners by e-mail (one user list read) and the token budget plan; JSON + HTML report."""
+    from loaders.pipedrive import commands
+
+    data, page = _pipedrive(commands.preflight(load_customer(customer)))
+    b = data["budget"]
+    console.print(f"owners: {len(data['owners']['matched'])} matched, {len(data['owners']['unmatched'])} without a "
+                  f"user; budget: {b['total_tokens']:,} tokens = {b['days']} day(s), ~{b['wall_time_s']:,} s; {page}")
+    if data["problem"]:
+        fail(data["problem"])
+
+
+@app.command()
+def setup(customer: str = CustomerOpt) -> None:
+    """Custom fields, pick-list options, pipeline and stages in Pipedrive, idempotently."""
+    from loaders.pipedrive import commands
+
+    data = _pipedrive(commands.setup(load_customer(customer)))
+    console.print(f"fields created {len(data['created_fields'])}, reused {len(data['reused_fields'])}, options added "
+                  f"{len(data['added_options'])}; pipeline {data['pipeline']}")
+    for label in data["not_writable"] + data["unsupported"]:
+        console.print(f"[yellow]not set up:[/] {label}")
+
+
+@app.command()
+def load(
+    customer: str = CustomerOpt,
+    stop_at_budget: bool = typer.Option(False, "--stop-at-budget", help="Stop cleanly at the budget's reserve "
+                                                                       "(default: wait for the reset)."),
+) -> None:
+    """The sequenced full load, exactly once; resumes an unfinished run."""
+    from loaders.pipedrive import commands
+
+    data, page = _pipedrive(commands.load(load_customer(customer), stop_at_budget=stop_at_budget))
+    for obj, c in data["counts"].items():
+        console.print(f"{obj:28} rows {c['rows']:>7,}  created {c['created']:>7,}  resolved {c['resolved']:>5,}  "
+                      f"rejected {c['rejected']:>5,}")
+    for note in data["notes"]:
+        console.print(f"note: {note}")
+    console.print(f"run {data['run_id']}: {data['status']}; {page}")
+    if data["status"] != "completed" or data["rejections"]:
+        raise typer.Exit(2 if data["status"] == "stopped_budget" else 1)
+
+
+@app.command()
+def reconcile(customer: str = CustomerOpt) -> None:
+    """Read everything back (list reads) and compare with the marts; exit 1 on any mismatch."""
+    from loaders.pipedrive import commands
+
+    data, page = _pipedrive(commands.reconcile(load_customer(customer)))
+    mismatches = sum(m["mismatches"] for m in data["mismatches"])
+    console.print(f"{'zero mismatches' if data['ok'] else 'MISMATCHES'}: {mismatches} field mismatches; {page}")
+    if not data["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def rollback(
+    customer: str = CustomerOpt,
+    run: Optional[list[str]] = typer.Option(None, "--run", help="Run id(s) to undo."),
+    all_runs: bool = typer.Option(False, "--all", help="Undo every run the ledger recorded."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be undone."),
+) -> None:
+    """Delete what the run(s) created (reverse order), restore before-images; resumable."""
+    from loaders.pipedrive import commands
+
+    if bool(run) == all_runs:
+        fail("give --run ID (repeatable) or --all")
+    data = _pipedrive(commands.rollback(load_customer(customer), None if all_runs else list(run or []), dry_run))
+    if dry_run:
+        for item in data["planned"]:
+            console.print(f"would {item['method']} {item['object']} {item['pipedrive_id']} ({item['source_key']})")
+        console.print(f"{len(data['planned'])} operation(s) would be undone")
+    else:
+        console.print(f"rollback {data['run_id']}: deleted {data['deleted']}, already gone {data['already_gone']}, "
+                      f"restored {data['restored']}")
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m vp2pd`

@@ -1,0 +1,78 @@
+"""What the CLI's preflight / setup / load / reconcile / rollback do for a customer: open the
+warehouse's ledger, a client from the environment's token, run, write the reports."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+
+from vp2pd.config import CustomerConfig
+
+from loaders.pipedrive import reports
+from loaders.pipedrive.client import PipedriveClient
+from loaders.pipedrive.ledger import Ledger
+
+
+def map_gate(cfg: CustomerConfig) -> str:
+    """The load refuses to start without a confirmed map whose hash the marts were built from
+    (vp2pd.mapping.gate raises MapNotConfirmed naming the step to run); its hash goes in the run."""
+    from vp2pd.mapping.gate import require_confirmed
+
+    return require_confirmed(cfg)
+
+
+@asynccontextmanager
+async def session(cfg: CustomerConfig, client_factory: Callable[[], PipedriveClient] | None = None
+                  ) -> AsyncIterator[tuple[PipedriveClient, Ledger]]:
+    ledger = Ledger.open(cfg.warehouse_path)
+    try:
+        factory = client_factory or (lambda: PipedriveClient.from_env(**cfg.pipedrive.client_options()))
+        async with factory() as client:
+            yield client, ledger
+    finally:
+        ledger.close()
+
+
+async def preflight(cfg: CustomerConfig, **kw: Any) -> tuple[dict[str, Any], Path]:
+    from loaders.pipedrive.preflight import run_preflight
+
+    p = cfg.pipedrive
+    async with session(cfg, **kw) as (client, ledger):
+        found = await run_preflight(client, ledger.con, cfg.home, plan=p.plan, seats=p.seats,
+                                    daily_budget=p.daily_budget, reserve=p.reserve_tokens)
+    data = found.as_json()
+    return data, reports.preflight_report(cfg.reports_dir, data)
+
+
+async def setup(cfg: CustomerConfig, **kw: Any) -> dict[str, Any]:
+    from loaders.pipedrive.setup import run_setup
+
+    async with session(cfg, **kw) as (client, ledger):
+        return vars(await run_setup(client, ledger, cfg.pipeline_path))
+
+
+async def load(cfg: CustomerConfig, *, stop_at_budget: bool = False, **kw: Any) -> tuple[dict[str, Any], Path]:
+    from loaders.pipedrive.load import Loader
+
+    map_hash = map_gate(cfg)
+    async with session(cfg, **kw) as (client, ledger):
+        result = await Loader(client, ledger, cfg.home, currency=cfg.currency, stop_at_budget=stop_at_budget
+                              ).run(map_hash=map_hash)
+    data = result.as_json()
+    return data, reports.load_report(cfg.reports_dir, data)
+
+
+async def reconcile(cfg: CustomerConfig, **kw: Any) -> tuple[dict[str, Any], Path]:
+    from loaders.pipedrive.reconcile import run_reconcile
+
+    async with session(cfg, **kw) as (client, ledger):
+        data = (await run_reconcile(client, ledger, cfg.home, currency=cfg.currency)).as_json()
+    return data, reports.reconcile_report(cfg.reports_dir, data)
+
+
+async def rollback(cfg: CustomerConfig, run_ids: list[str] | None, dry_run: bool, **kw: Any) -> dict[str, Any]:
+    from loaders.pipedrive.rollback import run_rollback
+
+    async with session(cfg, **kw) as (client, ledger):
+        return vars(await run_rollback(client, ledger, run_ids, dry_run=dry_run))
