@@ -13,7 +13,7 @@ from loaders.pipedrive.setup import run_setup
 from tests.contract.pipedrive_sandbox import BASE, TOKEN
 from tests.contract.validate import ValidatingTransport
 from tests.load.conftest import Env
-from tests.loaders.sandbox_client import DropsAsDisconnect, admin
+from tests.loaders.sandbox_client import DropsAsDisconnect, ProxyPagesUnchecked, admin
 
 CREATE_PATHS = ("/api/v2/persons", "/api/v2/organizations", "/api/v2/deals", "/api/v2/activities",
                 "/api/v2/products", "/v1/notes", "/v1/files", "/v1/organizationRelationships")
@@ -38,11 +38,13 @@ class LosesAnswers(httpx.AsyncBaseTransport):
 
 
 @asynccontextmanager
-async def client_for(env: Env, *, lose_every: int = 0, **options: Any) -> AsyncIterator[PipedriveClient]:
+async def client_for(env: Env, *, lose_every: int = 0, proxy_pages: bool = False,
+                     **options: Any) -> AsyncIterator[PipedriveClient]:
     inner: httpx.AsyncBaseTransport = DropsAsDisconnect(httpx.ASGITransport(app=env.app))
     if lose_every:
         inner = LosesAnswers(inner, lose_every)
-    transport = ValidatingTransport(inner)
+    # With injected 502 pages (a proxy's HTML, which the API spec cannot document) those go unchecked.
+    transport = ProxyPagesUnchecked(inner) if proxy_pages else ValidatingTransport(inner)
     async with PipedriveClient(BASE, TOKEN, clock=env.clock, transport=transport, **options) as client:
         client.transport_under_test = inner  # type: ignore[attr-defined]
         yield client

@@ -126,3 +126,18 @@ async def test_every_object_is_recognised_by_read_back(env: Env) -> None:
         assert resumed.counts[obj].resolved == n, obj
     assert await create_calls(env) == tokens
     await assert_exactly_once(env)
+
+
+@run_async
+async def test_drill_faults_drops_and_429_storms_land_everything_once(env: Env) -> None:
+    """5% 502/503, 3% dropped connections, 429 storms: the load completes and every row is once."""
+    from tests.loaders.sandbox_client import admin
+
+    await setup(env)
+    state = env.app.state.sandbox
+    state.update(state.settings.patched({"fault_rate": 0.05, "drop_rate": 0.03, "storm_rate": 0.005, "storm_s": 1.0}))
+    result = await load(env, proxy_pages=True)
+    assert result.status == "completed" and not result.rejections
+    stats = await admin(env.app, "stats")
+    assert stats["dropped"] > 0 and stats["rate_limited"] > 0, stats
+    await assert_exactly_once(env)
