@@ -704,3 +704,16 @@ def test_a_clean_generated_export_agrees_with_the_practice(practice_factory, con
     for record_ in truth["appointments"].values():
         assert appointments[record_["id"]]["starts_at"] == local(record_["starts_at"])
         assert appointments[record_["id"]]["channel"] == record_["channel"]
+
+
+def test_a_metadata_only_export_lands_its_manifest_and_records_every_file_missing(practice_factory, con,
+                                                                                  config) -> None:
+    """Documents generated as metadata have no bytes beside the manifest: the rows land, no file is invented."""
+    practice = practice_factory(clients=12, seed=4, documents="metadata", mess=0.0)
+    reports = by_name(extract_export(con, config(), practice / "export", "run"))
+    manifest_rows = reports["documents"].rows_read
+    assert manifest_rows > 0 and reports["documents"].extracted == manifest_rows
+    outcomes = con.execute("SELECT status, count(*) FROM raw_visual_practice._document_files GROUP BY status").fetchall()
+    assert outcomes == [("missing", manifest_rows)]
+    # The sha256 is the bytes' own: with no bytes there is none to claim.
+    assert con.execute("SELECT count(*), count(sha256) FROM raw_visual_practice.documents").fetchone() == (manifest_rows, 0)

@@ -186,8 +186,9 @@ class ExportJob:
         ).fetchall()
         placed = place_documents(self.con, self.cfg, self.export.root, [ManifestRow(*r) for r in rows], self.run_id)
         self.con.execute("CREATE OR REPLACE TEMP TABLE _csv_documents_hashes (id VARCHAR, sha256 VARCHAR)")
-        self.con.executemany("INSERT INTO _csv_documents_hashes VALUES (?, ?)",
-                             [(d.document_id, d.sha256) for d in placed if d.sha256])
+        hashes = [(d.document_id, d.sha256) for d in placed if d.sha256]
+        if hashes:  # none when no file is beside the manifest (a metadata-only export); DuckDB refuses an empty executemany
+            self.con.executemany("INSERT INTO _csv_documents_hashes VALUES (?, ?)", hashes)
 
     def _mark_gone(self, coll: Collection, staged: list[StagedFile], landed_keys: str) -> tuple[int, str | None]:
         """Records an earlier CSV run landed that this export no longer has are deleted (as of its date).
