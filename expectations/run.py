@@ -101,7 +101,9 @@ def _context(docs_dir: Path) -> Any:
         progress_bars=ProgressBarsConfig(globally=False),
         data_docs_sites={DOCS_SITE: {
             "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            # GX wants an absolute folder; the customer's build_dir is usually relative ("build").
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                              "base_directory": str(docs_dir.resolve())},
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         }}))
 

@@ -168,3 +168,19 @@ def test_raw_suite_names_a_duplicate_id_a_missing_field_and_a_count_off_the_repo
     assert "1 of" in counts and "collection='clients'" in counts
     assert f"in_table={clients + 1}" in counts and f"extracted={clients}" in counts
     assert not (cfg.reports_dir / "validation_marts.json").exists()
+
+
+def test_the_cli_validates_a_warehouse_under_a_relative_build_dir(gx_messy: CustomerConfig, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from vp2pd.cli import app
+
+    shutil.copytree(gx_messy.build_dir, tmp_path / "build", ignore=shutil.ignore_patterns("dbt", "reports"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VP2PD_BUILD_DIR", "build")  # as customer.yml's default: relative to the working folder
+    outcome = CliRunner().invoke(app, ["validate", "--customer", "demo", "--suite", "marts"])
+    assert outcome.exit_code == 0, outcome.output
+    assert "marts: " in outcome.output and "expectations met" in outcome.output
+    assert (tmp_path / "build" / "demo" / "reports" / "data_docs" / "index.html").is_file()
+    assert json.loads((tmp_path / "build" / "demo" / "reports" / "validation_marts.json").read_text())["success"]
