@@ -1,8 +1,7 @@
 """`dbt build` of a 100,000-client practice, against DuckDB running the same compiled SQL itself.
 
 The practice is generated once (all collections, documents as metadata, the default mess) and
-landed through the CSV extractor (without the documents manifest, see below), cached under
-build/bench. The measured figure is
+landed through the CSV extractor, cached under build/bench. The measured figure is
 `vp2pd transform` (`dbt build`: every model and data test; the fixture-based unit tests are
 left out, they do not scale with the data) as a user runs it, process start to finish. The
 reference is the very SQL dbt compiled in that run, executed directly in DuckDB in the same
@@ -50,21 +49,8 @@ def _warehouse(build: Path) -> Path:
     if not cfg.warehouse_path.is_file():
         from extractors.visual_practice.run import run_extraction
 
-        run_extraction(cfg, source="csv", csv_path=_export_without_documents(practice))
+        run_extraction(cfg, source="csv", csv_path=practice / "export")
     return cfg.warehouse_path
-
-
-def _export_without_documents(practice: Path) -> Path:
-    """The export minus its documents manifest (hard links). The CSV extractor fails on a
-    metadata-only practice (no document bodies to hash: an empty executemany in
-    extractors/visual_practice/export/extract.py), and bodies for 100,000 clients would be GBs;
-    documents are ~1% of the rows, so the build is measured without them."""
-    target = practice / "export-without-documents"
-    target.mkdir(exist_ok=True)
-    for f in (practice / "export").glob("*.csv"):
-        if not f.name.startswith("VP-Documents-") and not (target / f.name).exists():
-            os.link(f, target / f.name)
-    return target
 
 
 def _direct_seconds(warehouse: Path, run_results: Path, manifest: Path) -> tuple[float, int]:
