@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from sandbox.admin import settings_endpoint
 from sandbox.pipedrive.errors import PipedriveError
 from sandbox.pipedrive.fields import FIELD_ENTITIES
 from sandbox.pipedrive.state import SandboxState
@@ -71,15 +72,7 @@ class Admin:
         return JSONResponse(self.state.stats.as_json())
 
     async def settings(self, request: Request) -> Response:
-        if request.method == "PATCH":
-            try:
-                changes = await request.json()
-                if not isinstance(changes, dict):
-                    raise ValueError("send a JSON object of the settings to change")
-                self.state.update(self.state.settings.patched(changes))
-            except ValueError as exc:  # pydantic's ValidationError and bad JSON are ValueErrors
-                return _invalid(exc)
-        return JSONResponse(self.state.settings.public())
+        return await settings_endpoint(request, self.state, "invalid_request")
 
     async def reset(self, request: Request) -> Response:
         self.state.reset(restore=False)

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
+from sandbox.admin import settings_endpoint
 from sandbox.visual_practice.content import document_response
 from sandbox.visual_practice.gate import ApiGate, error_response
 from sandbox.visual_practice.query import TIME_FIELDS, ApiError, links, not_found, parse_list_query
@@ -181,15 +182,7 @@ class Admin:
         return JSONResponse(self.state.stats.as_json())
 
     async def settings(self, request: Request) -> Response:
-        if request.method == "PATCH":
-            try:
-                changes = await request.json()
-                if not isinstance(changes, dict):
-                    raise ValueError("send a JSON object of the settings to change")
-                self.state.update(self.state.settings.patched(changes))
-            except ValueError as exc:  # pydantic's ValidationError and bad JSON are ValueErrors
-                return JSONResponse({"error": "invalid_settings", "message": str(exc)}, 400)
-        return JSONResponse(self.state.settings.public())
+        return await settings_endpoint(request, self.state, "invalid_settings")
 
     async def reset_limits(self, request: Request) -> Response:
         self.state.limiter.reset()
