@@ -86,8 +86,10 @@ def _in_doubt_on_retry(previous: Any) -> Any:
 
 class Loader:
     def __init__(self, client: PipedriveClient, ledger: Ledger, home: Path, *, currency: str | None = None,
-                 stop_at_budget: bool = False, sample_keys: dict[str, set[str]] | None = None) -> None:
+                 stop_at_budget: bool = False, sample_keys: dict[str, set[str]] | None = None,
+                 kind: str = "load") -> None:
         self.client, self.ledger, self.home = client, ledger, home
+        self.kind = kind  # the ledger run's kind: load, sample (a slice for review) or delta (pickup)
         self.con = ledger.con
         self.currency = currency
         self.stop_at_budget = stop_at_budget
@@ -127,12 +129,12 @@ class Loader:
     # -- the run -------------------------------------------------------------------------------
 
     async def run(self, *, map_hash: str | None = None) -> LoadResult:
-        resumed = self.ledger.unfinished_run("load")
+        resumed = self.ledger.unfinished_run(self.kind)
         if resumed:
             self.run_id = resumed
             self.ledger.reopen_run(resumed)
         else:
-            self.run_id = self.ledger.start_run("load", map_hash=map_hash, options={"sample": bool(self.sample_keys)})
+            self.run_id = self.ledger.start_run(self.kind, map_hash=map_hash, options={"sample": bool(self.sample_keys)})
         result = LoadResult(self.run_id)
         if resumed:
             result.notes.append(f"resumed run {resumed}")
