@@ -239,7 +239,7 @@ class Loader:
             sends, rejects = [], []
             for row in chunk:
                 prepared = self._prepare(step, row)
-                (rejects if isinstance(prepared[2], str) else sends).append(prepared)
+                (rejects if isinstance(prepared[3], str) else sends).append(prepared)
             intents = self.ledger.intents(self.run_id, [self._item(step, key, endpoint, body)
                                                         for key, endpoint, body, _ in sends + rejects])
             outcomes = [Outcome(i, REJECTED, message=msg) for i, (_, _, _, msg) in zip(intents[len(sends):], rejects)]
