@@ -9,15 +9,19 @@ baseline (difflib against the target labels), so the gain of the scorer is measu
 from __future__ import annotations
 
 import csv
+import dataclasses
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import yaml
 
+from vp2pd.mapping import score
+from vp2pd.mapping.lexicon import load_lexicon
 from vp2pd.mapping.profile import ColumnProfile, profile_values
-from vp2pd.mapping.score import NULL_FLOOR, propose_file
+from vp2pd.mapping.score import NULL_FLOOR, Semantic, propose_file
 from vp2pd.mapping.targets import candidates
 
 Truth = tuple[str, ...] | None
@@ -77,10 +81,12 @@ def profile_file(path: Path) -> dict[str, ColumnProfile]:
     return {name: profile_values(name, values) for name, values in read_columns(path).items()}
 
 
-def scorer_proposer(coll: str, columns: dict[str, ColumnProfile]) -> dict[str, list[str]]:
-    """The toolkit's scorer: the one-to-one choice first, then the rest of the ranking."""
+def scorer_proposer(coll: str, columns: dict[str, ColumnProfile],
+                    semantic: Semantic | None = None) -> dict[str, list[str]]:
+    """The toolkit's scorer (with the semantic signal when given): the one-to-one choice first, then
+    the rest of the ranking."""
     out = {}
-    for prop in propose_file(columns, coll):
+    for prop in propose_file(columns, coll, semantic):
         chosen = prop.chosen.target.name if prop.chosen and prop.chosen.target else ""
         rest = [s.target.name if s.target else "" for s in prop.ranked]
         out[prop.column] = [chosen, *[r for r in rest if r != chosen]]
@@ -113,3 +119,19 @@ def measure(files: list[LabelledFile], proposer: Proposer) -> Accuracy:
                 acc.misses.append(f"{f.set_name}/{f.path.name} {column!r}: want {want or 'null'}, got "
                                   f"{got[0] or 'null'} (then {', '.join(g or 'null' for g in got[1:3])})")
     return acc
+
+
+@contextmanager
+def headers_without_synonyms() -> Iterator[None]:
+    """The scorer with a lexicon that knows no synonym (headers are only normalised): how it does on
+    headers whose words nobody wrote into lexicon.yml, where the semantic model has to help."""
+    full = load_lexicon()
+    bare = dataclasses.replace(full, synonyms={}, longest=1)
+    original = score.load_lexicon
+    score.load_lexicon = lambda *a, **k: bare  # type: ignore[assignment]
+    score._label_bags.cache_clear()
+    try:
+        yield
+    finally:
+        score.load_lexicon = original  # type: ignore[assignment]
+        score._label_bags.cache_clear()

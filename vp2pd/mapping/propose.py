@@ -15,12 +15,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 from extractors.visual_practice.export.aliases import load_aliases
 from vp2pd.config import CustomerConfig
+from vp2pd.mapping.embed import default_semantic
 from vp2pd.mapping.fieldmap import (FieldProposal, check_rule, is_phi, not_migrated, propose_custom_property,
                                     template)
 from vp2pd.mapping.profile import ColumnProfile, profile_values
@@ -108,8 +109,14 @@ def _field_entry(fp: FieldProposal, profiles: dict[tuple[str, str], ColumnProfil
     return out
 
 
-def propose(cfg: CustomerConfig, semantic: Semantic | None = None) -> Proposal:
-    """Both layers for one customer, from its warehouse's raw layer."""
+def propose(cfg: CustomerConfig, semantic: Semantic | None | Literal["installed"] = "installed") -> Proposal:
+    """Both layers for one customer, from its warehouse's raw layer.
+
+    `semantic`: "installed" uses the local embedding model when the `embeddings` extra is installed
+    (`embed.default_semantic()`), None turns the signal off.
+    """
+    if semantic == "installed":
+        semantic = default_semantic()
     warehouse = cfg.warehouse_path
     if not Path(warehouse).is_file():
         raise FileNotFoundError(f"no warehouse at {warehouse}: run `vp2pd extract --customer {cfg.slug}` first")

@@ -1,7 +1,11 @@
 """The explainable scorer: how well a source column fits each candidate target, and why.
 
-score = W_HEADER x header similarity + W_VALUES x value-profile agreement (+ W_SEMANTIC x semantic
-similarity when the optional local model is installed; its weight is otherwise shared out).
+score = W_HEADER x header similarity + W_VALUES x value-profile agreement. When the optional local
+model is installed (`embed.py`), its semantic similarity (a calibrated cosine) stands in for the
+header signal where it is higher: the header term becomes W_HEADER x max(lexicon, semantic), so the
+semantic weight is W_HEADER (0.6) and it never adds to a header the lexicon already matched. That
+was the best of the combinations measured (an added third term cost top-1 accuracy: see
+benchmarks/bench_mapping.py). Without the model the scores are exactly the two-signal ones.
 - header similarity: the header and the target's labels rewritten to canonical words by the
   lexicon, compared as weighted word sets (Dice; words that only say which file a column is in
   count a third), with a character-level fallback for typos;
@@ -24,7 +28,8 @@ from vp2pd.mapping.lexicon import Lexicon, load_lexicon
 from vp2pd.mapping.profile import ColumnProfile
 from vp2pd.mapping.targets import Candidate, candidates
 
-W_HEADER, W_VALUES, W_SEMANTIC = 0.6, 0.4, 0.2
+W_HEADER, W_VALUES = 0.6, 0.4
+W_SEMANTIC = W_HEADER  # the semantic signal replaces the header's when higher, never adds to it
 NULL_FLOOR = 0.35  # below this nothing is proposed: the column is kept in `_extra`, not migrated
 WEAK_WEIGHT = 1 / 3
 # Values that look like "some words" fit many targets: they count less than an e-mail or a health
@@ -32,7 +37,8 @@ WEAK_WEIGHT = 1 / 3
 GENERIC_KINDS = {"label": 0.6, "text": 0.6, "code": 0.6, "name_word": 0.7, "unit": 0.6, "enum": 0.8, "city": 0.8}
 ALTERNATIVES = 3
 Bag = dict[str, float]
-Semantic = Callable[[str, Sequence[str]], list[float]]
+# (header, its profile, the candidates) -> similarity to each candidate in [0, 1] (embed.SemanticSimilarity)
+Semantic = Callable[[str, ColumnProfile, Sequence[Candidate]], list[float]]
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,8 @@ class Scored:
         parts = [f"header {column!r} ~ {self.matched_label!r} {self.header:.2f}",
                  f"values {_value_words(self.target, profile)} {self.values:.2f}"]
         if self.semantic is not None:
-            parts.append(f"semantic {self.semantic:.2f}")
+            parts.append(f"semantic {self.semantic:.2f}" + (" (in place of the header)"
+                                                           if self.semantic > self.header else ""))
         return "; ".join(parts) + f" -> {self.score:.2f}"
 
 
@@ -200,14 +207,13 @@ def _value_words(c: Candidate, p: ColumnProfile) -> str:
 def rank(column: str, profile: ColumnProfile, coll: str, semantic: Semantic | None = None) -> list[Scored]:
     """Every target of the collection (and "not migrated") scored for one column, best first."""
     cands, extra_labels = candidates(coll)
-    sem = semantic(column, [" / ".join(c.labels) for c in cands]) if semantic else None
-    w_h, w_v = (W_HEADER, W_VALUES) if sem is None else (W_HEADER - W_SEMANTIC / 2, W_VALUES - W_SEMANTIC / 2)
+    sem = semantic(column, profile, cands) if semantic else None
     out = []
     for i, c in enumerate(cands):
         h, label = header_similarity(column, c.labels)
         v = value_agreement(c, profile) * GENERIC_KINDS.get(c.kind, 1.0)
         s = sem[i] if sem is not None else None
-        total = w_h * h + w_v * v + (W_SEMANTIC * s if s is not None else 0.0)
+        total = W_HEADER * h + W_VALUES * v if s is None else W_SEMANTIC * max(h, s) + W_VALUES * v
         out.append(Scored(c, round(total, 4), round(h, 3), round(v, 3), s, label))
     h_null, label_null = header_similarity(column, extra_labels) if extra_labels else (0.0, None)
     null_score = max(NULL_FLOOR, W_HEADER * h_null + W_VALUES * 0.6 if h_null >= 0.99 else NULL_FLOOR)
