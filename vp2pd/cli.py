@@ -227,16 +227,52 @@ def confirm_map(
                   + (f"; header aliases -> {result.aliases}" if result.aliases else ""))
 
 
+@app.command("run")
+def run_runbook(
+    customer: str = CustomerOpt,
+    steps: Optional[str] = typer.Option(None, help="Comma-separated steps (default: preflight, extract, review, "
+                                                    "transform, sample, load, reconcile; also delta, rollback)."),
+    run_id: Optional[str] = typer.Option(None, help="Run id (default: UTC time + random suffix)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Every step as a dry run: nothing changes anywhere."),
+    accept_all: bool = typer.Option(False, "--accept-all", help="Review step: accept every proposal (recorded)."),
+    reviewer: str = typer.Option("runbook", help="Who confirms the map with --accept-all."),
+    sample_size: int = typer.Option(100, min=1, help="Records in the sample migration."),
+    confirm: str = typer.Option("", help="Rollback step: the customer slug, typed, to allow the deletes."),
+) -> None:
+    """Execute the runbook notebooks with papermill into runs/<customer>/<run_id>/, HTML beside each."""
+    from vp2pd.runbook.execute import RunFailed, parse_steps, run
+
+    try:
+        cfg = load_customer(customer)
+        chosen = parse_steps(steps)
+    except (ConfigError, ValueError) as exc:
+        fail(str(exc))
+
+    def progress(rec: "Any") -> None:
+        mark = "[green]ok[/]" if rec.status == "ok" else "[bold red]FAILED[/]"
+        console.print(f"{rec.step:10} {mark} {rec.seconds:6.1f} s  {rec.html or rec.notebook}", highlight=False)
+
+    try:
+        record = run(cfg, chosen, run_id=run_id, dry_run=dry_run, accept_all=accept_all, reviewer=reviewer,
+                     sample_size=sample_size, confirm=confirm, on_step=progress)
+    except RunFailed as exc:
+        console.print(f"report: {exc.record.report}", highlight=False)
+        fail(str(exc))
+    console.print(f"run {record.run_id} completed; report: {record.report}", highlight=False)
+
+
 @app.command()
 def demo(
     clients: int = typer.Option(150, help="Size of the demo practice."),
     seed: int = typer.Option(7),
+    mess: float = typer.Option(0.3, min=0.0, max=1.0, help="Rate of real-world quirks in the practice."),
+    rollback: bool = typer.Option(False, "--rollback", help="Undo the last demo's load instead."),
 ) -> None:
-    """The main job on the sandboxes: generate the demo practice, serve it, extract it, report."""
-    from vp2pd.demo import run_demo
+    """The whole migration on the sandboxes: generate, serve, run the runbook, report (or --rollback it)."""
+    from vp2pd.demo import rollback_demo, run_demo
 
     try:
-        code = run_demo(console, clients=clients, seed=seed)
+        code = rollback_demo(console) if rollback else run_demo(console, clients=clients, seed=seed, mess=mess)
     except (ConfigError, MissingSecret) as exc:
         fail(str(exc))
     raise typer.Exit(code)
