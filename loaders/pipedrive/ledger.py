@@ -3,7 +3,9 @@
 `runs` (one row per setup / load / rollback), `operations` (every API write, written as an intent
 BEFORE the call, its outcome appended after it; a view over
 `intents` + `outcomes`), `id_map` (object, source key -> Pipedrive id), `fields`
-(the account's custom-field keys and option ids as setup found or made them).
+(the account's custom-field keys and option ids as setup found or made them), `sent` (the digest
+of the whole body Pipedrive holds for a record after an update, so a delta knows what changed),
+`sample_decisions` (the reviewer's keep / rollback of a sample run).
 
 The exactly-once protocol (see `load.py`): a create is first recorded as `intent`; once Pipedrive
 answers, the id_map row and the operation's `done` are written in ONE transaction. A crash leaves
@@ -45,6 +47,11 @@ create table if not exists ledger.id_map (
 create table if not exists ledger.fields (
     object varchar not null, field_name varchar not null, field_key varchar not null, field_type varchar not null,
     options json, recorded timestamptz not null, primary key (object, field_name));
+create table if not exists ledger.sent (
+    object varchar not null, source_key varchar not null, body_digest varchar not null, op_id varchar,
+    run_id varchar not null, recorded timestamptz not null);
+create table if not exists ledger.sample_decisions (
+    run_id varchar primary key, decision varchar not null, rollback_run varchar, decided timestamptz not null);
 create or replace view ledger.operations as
     select i.op_id, i.run_id, i.object, i.source_key, i.method, i.endpoint, i.request_digest,
            coalesce(o.status, 'intent') as status, coalesce(o.pipedrive_id, i.pipedrive_id) as pipedrive_id,
@@ -82,6 +89,7 @@ class Intent:
     object: str
     source_key: str | None
     parent_id: str | None
+    method: str = "POST"  # only a landed create enters id_map; an update's record is mapped already
 
 
 @dataclass(frozen=True)
@@ -161,7 +169,7 @@ class Ledger:
         t, made, rows = now(), [], []
         for item in items:
             op_id = uuid.uuid4().hex
-            made.append(Intent(op_id, item["object"], item.get("source_key"), item.get("parent_id")))
+            made.append(Intent(op_id, item["object"], item.get("source_key"), item.get("parent_id"), item["method"]))
             before = item.get("before_image")
             rows.append((op_id, run_id, item["object"], item.get("source_key"), item["method"], item["endpoint"],
                          digest(item.get("body")), item.get("pipedrive_id"), item.get("parent_id"),
@@ -191,7 +199,8 @@ class Ledger:
                                o.http_status, o.message, t) for o in items])
                 mapped = [(o.intent.object, o.intent.source_key, str(o.pipedrive_id), o.intent.parent_id,
                            o.run_id or run_id, o.intent.op_id, t)
-                          for o in items if o.status in LANDED and o.intent.source_key is not None]
+                          for o in items if o.status in LANDED and o.intent.source_key is not None
+                          and o.intent.method == "POST"]
                 if mapped:
                     self._insert("ledger.id_map", ["object", "source_key", "pipedrive_id", "parent_id", "run_id",
                                                    "op_id", "created"], mapped)
@@ -235,3 +244,38 @@ class Ledger:
     def record_field(self, obj: str, name: str, key: str, field_type: str, options: dict[str, Any]) -> None:
         self.con.execute("insert or replace into ledger.fields values (?, ?, ?, ?, ?, ?)",
                          [obj, name, key, field_type, json.dumps(options, default=str), now()])
+
+    # -- what Pipedrive holds (delta) ---------------------------------------------------------
+
+    def record_sent(self, run_id: str, rows: list[tuple[str, str, str, str | None]]) -> None:
+        """(object, source_key, digest of the whole body now in Pipedrive, op_id of the update or None
+        when a read-back found Pipedrive already equal) -- written after the update's outcome."""
+        if rows:
+            t = now()
+            self._insert("ledger.sent", ["object", "source_key", "body_digest", "op_id", "run_id", "recorded"],
+                         [(o, k, d, op, run_id, t) for o, k, d, op in rows])
+
+    def baselines(self, obj: str) -> dict[str, str]:
+        """source key -> digest of the body Pipedrive was last given: the latest landed create or update
+        that is not rolled back (a rolled-back update falls back to what it restored)."""
+        landed = ", ".join(f"'{s}'" for s in LANDED)
+        return dict(self.con.execute(
+            "select source_key, arg_max(d, t) from ("
+            f"  select s.source_key, s.body_digest as d, s.recorded as t from ledger.sent s"
+            f"  left join ledger.operations o using (op_id)"
+            f"  where s.object = ? and (s.op_id is null or o.status in ({landed}))"
+            f"  union all select source_key, request_digest, created from ledger.operations"
+            f"  where object = ? and method = 'POST' and status in ({landed})) group by source_key",
+            [obj, obj]).fetchall())
+
+    # -- sample decisions ----------------------------------------------------------------------
+
+    def undecided_sample(self) -> str | None:
+        found = self.con.execute("select run_id from ledger.runs r where kind = 'sample' and not exists "
+                                 "(select 1 from ledger.sample_decisions d where d.run_id = r.run_id) "
+                                 "order by started desc limit 1").fetchone()
+        return found[0] if found else None
+
+    def decide_sample(self, run_id: str, decision: str, rollback_run: str | None = None) -> None:
+        self.con.execute("insert or replace into ledger.sample_decisions values (?, ?, ?, ?)",
+                         [run_id, decision, rollback_run, now()])

@@ -81,3 +81,59 @@ def reconcile_report(reports_dir: Path, data: dict[str, Any]) -> Path:
         ("Counts per object", table(data["objects"], bar="in_pipedrive")),
         ("Per-field mismatches (first examples)", table(data["mismatches"], bar="mismatches")),
         ("Accounting: migrated + skipped + quarantined = extracted", table(data["accounting"], bar="extracted"))])
+
+
+# Spreadsheet formula injection (OWASP "CSV injection"): a cell starting with one of these runs as a
+# formula in Excel / LibreOffice. Prefixing a quote makes it text; the value is otherwise unchanged.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def csv_safe(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> Path:
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([csv_safe(row.get(c)) for c in columns])
+    return path
+
+
+DIFF_COLUMNS = ["object", "source_id", "field", "source_value", "expected", "actual", "match"]
+DIFF_HEADINGS = {"source_value": "source value (mart)", "expected": "expected Pipedrive value",
+                 "actual": "actual Pipedrive value"}
+
+
+def sample_report(reports_dir: Path, data: dict[str, Any]) -> tuple[Path, Path]:
+    """The reviewer's sample report: HTML (mismatches first, then every field) + the CSV diff."""
+    name = f"sample_{data['run_id']}"
+    diff = data["diff"]
+    csv_path = write_csv(reports_dir / f"{name}_diff.csv",
+                         [{**r, "match": "yes" if r["match"] else "NO"} for r in diff], DIFF_COLUMNS)
+    shown = [{DIFF_HEADINGS.get(c, c): ("yes" if r[c] else "NO") if c == "match" else r[c] for c in DIFF_COLUMNS}
+             for r in diff]
+    bad = [s for s, r in zip(shown, diff) if not r["match"]]
+    strata = data["selection"]["strata"]
+    decision = data.get("decision") or "pending: `vp2pd sample-decision --keep` or `--rollback`"
+    page = write(reports_dir, name, f"Sample {data['run_id']} — {data['mismatches']} mismatching field(s)", data, [
+        ("Result", status(data["mismatches"] == 0, "every sampled field matches", "mismatches found")
+         + f"<p>decision: {_cell(decision)}; CSV: {_cell(csv_path.name)}</p>"),
+        ("Per object", table(data["summary"], bar="fields_compared")),
+        ("Strata", table([s for s in strata if not s.get("covered_by")] + [s for s in strata if s.get("covered_by")])),
+        ("Mismatching fields", table(bad)), ("Every field compared", table(shown))])
+    return page, csv_path
+
+
+def delta_report(reports_dir: Path, data: dict[str, Any]) -> Path:
+    return write(reports_dir, f"delta_{data['run_id']}", f"Delta {data['run_id']} — {data['status']}", data, [
+        ("Per object", table(data["objects"], bar="updated")),
+        ("Updates (fields patched)", table(data["updates"])),
+        ("Deleted in Visual Practice: for a decision, not applied", table(data["deletions"])),
+        ("Changes that cannot be patched: for a decision", table(data["unpatchable"])),
+        ("Notes", table([{"note": n} for n in data["notes"]]))])

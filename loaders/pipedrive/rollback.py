@@ -5,7 +5,9 @@ dependency order (notes before persons, persons before organizations; setup's st
 custom fields last), newest first. Each delete is itself an intent in a `rollback` run; the undone
 create is marked `rolled_back` and leaves id_map. Resumable: a rerun only sees what is not yet
 rolled back, and a delete answered 404/410 (already gone, e.g. deleted before a crash) counts as done.
-Updates (delta, later) carry a before-image; restoring it is the rollback of an update.
+Updates (a delta's PATCH of the changed fields) carry a before-image, the same fields as Pipedrive
+held them; restoring it (the same method and path) is the rollback of an update, and the delta's
+baseline (ledger.baselines) falls back to what was restored, so the next delta re-applies the change.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class RollbackResult:
 def targets(ledger: Ledger, run_ids: list[str] | None) -> list[dict[str, Any]]:
     where = "" if run_ids is None else f"and o.run_id in ({', '.join('?' for _ in run_ids)})"
     ops = ledger.rows("select o.*, r.kind from ledger.operations o join ledger.runs r using (run_id) "
-                      f"where r.kind in ('load', 'setup', 'delta') and o.status in ({', '.join('?' for _ in LANDED)}) "
+                      f"where r.kind in ('load', 'sample', 'setup', 'delta') and o.status in ({', '.join('?' for _ in LANDED)}) "
                       f"and o.method in ('POST', 'PATCH', 'PUT') {where} order by o.created desc",
                       [*LANDED, *(run_ids or [])])
     rank = {name: i for i, name in enumerate(ORDER)}
@@ -81,7 +83,8 @@ async def run_rollback(client: PipedriveClient, ledger: Ledger, run_ids: list[st
             before = json.loads(op["before_image"] or "{}")
             intent = ledger.intent(result.run_id, op["object"], op["source_key"], op["method"], op["endpoint"], before,
                                    pipedrive_id=op["pipedrive_id"])
-            await client.update(op["object"], op["pipedrive_id"], before)
+            # The update's own method and path (a deal product's, a v1 note's PUT) with the fields it changed.
+            await client.request(op["method"], op["endpoint"], json=before)
             result.restored += 1
         undo(ledger, intent, op)
     ledger.finish_run(result.run_id, "completed", vars_of(result))
@@ -90,7 +93,7 @@ async def run_rollback(client: PipedriveClient, ledger: Ledger, run_ids: list[st
 
 def undo(ledger: Ledger, intent: Intent, op: dict[str, Any]) -> None:
     """The delete landed: the rollback op done, the create rolled back, id_map forgets it (one transaction)."""
-    original = Intent(op["op_id"], op["object"], op["source_key"], op["parent_id"])
+    original = Intent(op["op_id"], op["object"], op["source_key"], op["parent_id"], op["method"])
     forget = [(op["object"], op["source_key"], op["pipedrive_id"])] if op["method"] == "POST" else []
     ledger.outcomes(intent.op_id, [Outcome(intent, DELETED, op["pipedrive_id"]), Outcome(original, ROLLED_BACK)],
                     forget=forget)

@@ -76,3 +76,42 @@ async def create_calls(env: Env) -> int:
     """Create calls the sandbox has charged so far (its own ledger, per operation)."""
     tokens = await admin(env.app, "tokens")
     return sum(v["calls"] for op, v in tokens["by_operation"].items() if op.split(" ")[1].startswith("add"))
+
+
+async def sample(env: Env, size: int, quirks=None):
+    from loaders.pipedrive.sample import run_sample
+
+    ledger = env.ledger()
+    try:
+        async with client_for(env) as client:
+            return await run_sample(client, ledger, env.home, size, currency="CAD", quirks=quirks)
+    finally:
+        ledger.close()
+
+
+async def decide(env: Env, decision: str, run_id: str | None = None) -> dict[str, Any]:
+    from loaders.pipedrive.sample import decide as run_decide
+
+    ledger = env.ledger()
+    try:
+        async with client_for(env) as client:
+            return await run_decide(client, ledger, run_id, decision)
+    finally:
+        ledger.close()
+
+
+async def delta(env: Env):
+    from loaders.pipedrive.delta import run_delta
+
+    ledger = env.ledger()
+    try:
+        async with client_for(env) as client:
+            return await run_delta(client, ledger, env.home, currency="CAD")
+    finally:
+        ledger.close()
+
+
+async def write_calls(env: Env) -> int:
+    """API writes (anything but a read) the sandbox has charged so far."""
+    tokens = await admin(env.app, "tokens")
+    return sum(v["calls"] for op, v in tokens["by_operation"].items() if not op.startswith("GET"))
