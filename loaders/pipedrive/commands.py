@@ -1,5 +1,5 @@
-"""What the CLI's preflight / setup / load / reconcile / rollback do for a customer: open the
-warehouse's ledger, a client from the environment's token, run, write the reports."""
+"""What the CLI's preflight / setup / load / sample-decision / delta / reconcile / rollback do for a
+customer: open the warehouse's ledger, a client from the environment's token, run, write the reports."""
 
 from __future__ import annotations
 
@@ -52,13 +52,27 @@ async def setup(cfg: CustomerConfig, **kw: Any) -> dict[str, Any]:
         return vars(await run_setup(client, ledger, cfg.pipeline_path))
 
 
-async def load(cfg: CustomerConfig, *, stop_at_budget: bool = False, **kw: Any) -> tuple[dict[str, Any], Path]:
+class SampleUndecided(ValueError):
+    """A full load (or delta) while a sample's records wait for the reviewer's keep / rollback."""
+
+
+def require_sample_decided(ledger: Ledger) -> None:
+    pending = ledger.undecided_sample()
+    if pending:
+        raise SampleUndecided(f"sample run {pending} awaits the reviewer's decision: run `vp2pd sample-decision "
+                              f"--keep` (the full load then skips its records) or `--rollback` first")
+
+
+async def load(cfg: CustomerConfig, *, stop_at_budget: bool = False, progress: bool | None = None,
+               **kw: Any) -> tuple[dict[str, Any], Path]:
     from loaders.pipedrive.load import Loader
+    from loaders.pipedrive.progress import for_terminal
 
     map_hash = map_gate(cfg)
     async with session(cfg, **kw) as (client, ledger):
-        result = await Loader(client, ledger, cfg.home, currency=cfg.currency, stop_at_budget=stop_at_budget
-                              ).run(map_hash=map_hash)
+        require_sample_decided(ledger)
+        result = await Loader(client, ledger, cfg.home, currency=cfg.currency, stop_at_budget=stop_at_budget,
+                              progress=for_terminal(progress)).run(map_hash=map_hash)
     data = result.as_json()
     return data, reports.load_report(cfg.reports_dir, data)
 
@@ -76,3 +90,47 @@ async def rollback(cfg: CustomerConfig, run_ids: list[str] | None, dry_run: bool
 
     async with session(cfg, **kw) as (client, ledger):
         return vars(await run_rollback(client, ledger, run_ids, dry_run=dry_run))
+
+
+async def sample(cfg: CustomerConfig, size: int, *, quirks: Path | None = None, decision: str | None = None,
+                 **kw: Any) -> tuple[dict[str, Any], Path, Path]:
+    """Load a stratified sample, diff it field by field; with `decision`, keep or roll it back at once."""
+    from loaders.pipedrive.sample import decide, run_sample
+
+    map_hash = map_gate(cfg)
+    async with session(cfg, **kw) as (client, ledger):
+        pending = ledger.undecided_sample()
+        if pending:
+            raise SampleUndecided(f"sample run {pending} awaits a decision: `vp2pd sample-decision --keep` or "
+                                  f"`--rollback` before another sample")
+        result = await run_sample(client, ledger, cfg.home, size, currency=cfg.currency, quirks=quirks,
+                                  map_hash=map_hash)
+        if decision and result.status == "completed":
+            made = await decide(client, ledger, result.run_id, decision)
+            result.decision, result.rollback = made["decision"], made["rollback"]
+    data = result.as_json()
+    page, csv_path = reports.sample_report(cfg.reports_dir, data)
+    return data, page, csv_path
+
+
+async def sample_decision(cfg: CustomerConfig, decision: str, run_id: str | None = None, **kw: Any) -> dict[str, Any]:
+    from loaders.pipedrive.sample import decide
+
+    async with session(cfg, **kw) as (client, ledger):
+        return await decide(client, ledger, run_id, decision)
+
+
+async def delta(cfg: CustomerConfig, *, extract: dict[str, Any] | None = None, exclude: str | None = None,
+                **kw: Any) -> tuple[dict[str, Any], Path]:
+    """Incremental extraction and rebuilt marts (before the ledger opens the warehouse: dbt runs in a
+    child process and needs the file), then the delta run."""
+    from loaders.pipedrive.delta import extract_and_transform, run_delta
+
+    extraction = extract_and_transform(cfg, exclude=exclude, **(extract or {}))
+    map_hash = map_gate(cfg)
+    async with session(cfg, **kw) as (client, ledger):
+        require_sample_decided(ledger)
+        result = await run_delta(client, ledger, cfg.home, currency=cfg.currency, map_hash=map_hash)
+    result.extraction = extraction
+    data = result.as_json()
+    return data, reports.delta_report(cfg.reports_dir, data)
