@@ -322,11 +322,24 @@ def load(
     customer: str = CustomerOpt,
     stop_at_budget: bool = typer.Option(False, "--stop-at-budget", help="Stop cleanly at the budget's reserve "
                                                                        "(default: wait for the reset)."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Bars with rate and ETA per "
+                                            "object (default: only when stderr is a terminal)."),
+    sample: Optional[int] = typer.Option(None, "--sample", min=100, max=500, help="Load only a stratified sample of "
+                                         "N records (every location, the last 12 months, every status and quirk, "
+                                         "with what they depend on), then diff it field by field (HTML + CSV)."),
+    quirks: Optional[Path] = typer.Option(None, "--quirks", help="With --sample: a generator quirk manifest "
+                                          "(quirks.json) whose every quirk the sample must cover."),
+    decide: Optional[str] = typer.Option(None, "--decide", help="With --sample: keep | rollback at once (default: "
+                                         "decide later with `vp2pd sample-decision`)."),
 ) -> None:
-    """The sequenced full load, exactly once; resumes an unfinished run."""
+    """The sequenced full load, exactly once; resumes an unfinished run. With --sample N: a sample run for
+    review, whose records are then kept (the full load skips them) or rolled back: `vp2pd sample-decision`."""
     from loaders.pipedrive import commands
 
-    data, page = _pipedrive(commands.load(load_customer(customer), stop_at_budget=stop_at_budget))
+    if sample is not None:
+        _sample(commands, customer, sample, quirks, decide)
+        return
+    data, page = _pipedrive(commands.load(load_customer(customer), stop_at_budget=stop_at_budget, progress=progress))
     for obj, c in data["counts"].items():
         console.print(f"{obj:28} rows {c['rows']:>7,}  created {c['created']:>7,}  resolved {c['resolved']:>5,}  "
                       f"rejected {c['rejected']:>5,}")
@@ -335,6 +348,58 @@ def load(
     console.print(f"run {data['run_id']}: {data['status']}; {page}")
     if data["status"] != "completed" or data["rejections"]:
         raise typer.Exit(2 if data["status"] == "stopped_budget" else 1)
+
+
+def _sample(commands: Any, customer: str, size: int, quirks: Optional[Path], decide: Optional[str]) -> None:
+    if decide not in (None, "keep", "rollback"):
+        fail(f"--decide is keep or rollback, not {decide!r}")
+    data, page, csv_path = _pipedrive(commands.sample(load_customer(customer), size, quirks=quirks, decision=decide))
+    for s in data["summary"]:
+        console.print(f"{s['object']:28} records {s['records']:>5,}  fields {s['fields_compared']:>6,}  "
+                      f"mismatches {s['mismatches']:>5,}")
+    uncovered = [s["stratum"] for s in data["selection"]["strata"] if not s.get("covered_by")]
+    if uncovered:
+        console.print(f"strata with no migrating record: {', '.join(uncovered)}")
+    console.print(f"sample run {data['run_id']}: {data['status']}, {data['selection']['size']} records, "
+                  f"{data['mismatches']} mismatching field(s); {page}; {csv_path}")
+    console.print(f"decision: {data['decision'] or 'pending — vp2pd sample-decision --keep | --rollback'}")
+    if data["status"] != "completed" or data["mismatches"]:
+        raise typer.Exit(1)
+
+
+@app.command("sample-decision")
+def sample_decision(
+    customer: str = CustomerOpt,
+    keep: bool = typer.Option(False, "--keep", help="Keep the sample's records: the full load skips them."),
+    rollback_: bool = typer.Option(False, "--rollback", help="Delete the sample's records (reverse order)."),
+    run: Optional[str] = typer.Option(None, "--run", help="The sample run (default: the latest undecided)."),
+) -> None:
+    """The reviewer's decision on a `load --sample` run: keep its records or roll them back."""
+    from loaders.pipedrive import commands
+
+    if keep == rollback_:
+        fail("give --keep or --rollback")
+    data = _pipedrive(commands.sample_decision(load_customer(customer), "keep" if keep else "rollback", run))
+    undone = data["rollback"]
+    console.print(f"sample {data['run_id']}: {data['decision']}"
+                  + (f" (rollback {undone['run_id']}: deleted {undone['deleted']}, already gone "
+                     f"{undone['already_gone']})" if undone else ""))
+
+
+@app.command()
+def delta(customer: str = CustomerOpt) -> None:
+    """Pick up Visual Practice changes after the load: incremental extract, marts rebuilt, creates and
+    PATCHes of only the changed fields (before-images in the ledger; `rollback --run` restores them);
+    deletions listed for a decision, not applied. Exit 1 when anything needs a decision."""
+    from loaders.pipedrive import commands
+
+    data, page = _pipedrive(commands.delta(load_customer(customer)))
+    for o in data["objects"]:
+        console.print(f"{o['object']:28} created {o['created']:>6,}  updated {o['updated']:>6,}  unchanged "
+                      f"{o['unchanged']:>7,}  deleted in source {o['deleted_in_source']:>5,}")
+    console.print(f"delta {data['run_id']}: {data['status']}, {data['writes']} write(s); {page}")
+    if data["status"] != "completed" or data["deletions"] or data["unpatchable"] or data["rejections"]:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -369,6 +434,72 @@ def rollback(
     else:
         console.print(f"rollback {data['run_id']}: deleted {data['deleted']}, already gone {data['already_gone']}, "
                       f"restored {data['restored']}")
+
+
+@app.command()
+def estimate(
+    customer: str = CustomerOpt,
+    csv_path: Optional[Path] = typer.Option(None, "--csv-path", help="Count the rows of this CSV export (folder or "
+                                            "zip) instead of asking /practice/stats."),
+    plan: Optional[str] = typer.Option(None, help="Pipedrive plan (default: the customer's)."),
+    seats: Optional[int] = typer.Option(None, min=1, help="Seats (default: the customer's)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the estimate as JSON."),
+) -> None:
+    """Objects, calls, tokens, days of budget, wall time and complexity grade, before extracting."""
+    import json
+
+    from extractors.visual_practice.api.client import VPError
+    from extractors.visual_practice.export.files import ExportError
+    from vp2pd.aio import run_sync
+    from vp2pd import estimate as est
+
+    try:
+        cfg = load_customer(customer)
+        if plan or seats:
+            cfg = cfg.model_copy(update={"pipedrive": cfg.pipedrive.model_copy(
+                update={k: v for k, v in (("plan", plan), ("seats", seats)) if v})})
+        if csv_path is not None:
+            counts, as_of, source = est.export_counts(csv_path, scratch=cfg.customer_build_dir), None, str(csv_path)
+        else:
+            (counts, as_of), source = run_sync(est.stats_counts(cfg)), "practice/stats"
+        found = est.for_customer(cfg, counts, source=source, as_of=as_of)
+    except (ConfigError, MissingSecret, VPError, ExportError, FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
+    path = est.write_estimate(cfg, found)
+    if as_json:
+        print(json.dumps(found.as_json(), indent=2, default=str))
+        return
+    for t in est.tables(found):
+        console.print(t)
+    console.print(f"-> {path}")
+
+
+@app.command()
+def handbook(customer: str = CustomerOpt) -> None:
+    """The rebuild handbook: VP automations, templates and reports with their Pipedrive equivalents."""
+    from vp2pd.handbook import handbook_for_customer
+
+    try:
+        book, md, js = handbook_for_customer(load_customer(customer))
+    except (ConfigError, FileNotFoundError) as exc:
+        fail(str(exc))
+    counts = book.counts()
+    console.print(", ".join(f"{n} {c}" for c, n in counts.items()) + f" -> {md} and {js.name}")
+
+
+@app.command()
+def report(
+    customer: str = CustomerOpt,
+    run_id: Optional[str] = typer.Option(None, "--run", help="The run (default: the latest load in the ledger)."),
+) -> None:
+    """The run's HTML migration report for analysts (runs/<customer>/<run_id>/report.html)."""
+    from vp2pd.report import build_report
+
+    try:
+        path = build_report(load_customer(customer), run_id)
+    except ConfigError as exc:
+        fail(str(exc))
+    console.print(f"report: {path}")
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m vp2pd`
