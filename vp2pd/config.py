@@ -115,6 +115,9 @@ class MappingRules(_Section):
     call_max_minutes: int = Field(15, ge=0)
     # Pipedrive refuses notes over 100 KB; longer ones are split into numbered parts.
     note_max_bytes: int = Field(100_000, ge=1_000, le=100_000)
+    # The optional LLM re-rank of `propose-map` (VP2PD_LLM_*) sees headers and profiles only, unless
+    # this is true; then also sample values (PHI columns' masked even so).
+    llm_sees_values: bool = False
 
 
 class CustomerConfig(BaseSettings):

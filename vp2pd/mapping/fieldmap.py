@@ -46,6 +46,11 @@ class FieldProposal:
     column: str | None = None  # the profiled source column behind it
 
 
+def mask(value: Any) -> str:
+    """A PHI value reduced to its shape: `1234-567-890-AB` -> `••••-•••-•••-••`."""
+    return re.sub(r"[A-Za-z0-9À-ÿ]", "•", str(value))
+
+
 def is_phi(collection: str, column: str) -> bool:
     return collection in PHI_COLLECTIONS or column.split(".")[-1].split("[")[0] in PHI_FIELDS
 

@@ -11,7 +11,6 @@ claims, clinical notes) are masked to their shape. The full profiles go to
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,8 +21,9 @@ import yaml
 from extractors.visual_practice.export.aliases import load_aliases
 from vp2pd.config import CustomerConfig
 from vp2pd.mapping.embed import default_semantic
-from vp2pd.mapping.fieldmap import (FieldProposal, check_rule, is_phi, not_migrated, propose_custom_property,
-                                    template)
+from vp2pd.mapping.llm import LLMReranker, Pick, reranker_from_env
+from vp2pd.mapping.fieldmap import (FieldProposal, check_rule, is_phi, mask, not_migrated,
+                                    propose_custom_property, template)
 from vp2pd.mapping.profile import ColumnProfile, profile_values
 from vp2pd.mapping.score import ColumnProposal, Semantic, propose_file
 from vp2pd.mapping.source import RawColumn, raw_columns
@@ -42,11 +42,6 @@ HEADER = """\
 # Each entry: confidence in [0,1], reason, alternatives with scores, samples (PHI masked), and
 # `decision` once someone (or confirm-map) decided it.
 """
-
-
-def mask(value: Any) -> str:
-    """A PHI value reduced to its shape: `1234-567-890-AB` -> `••••-•••-•••-••`."""
-    return re.sub(r"[A-Za-z0-9À-ÿ]", "•", str(value))
 
 
 def _samples(collection: str, column: str, prof: ColumnProfile, phi: bool) -> list[str]:
@@ -71,30 +66,34 @@ class Proposal:
     not_migrated: list[dict[str, str]] = field(default_factory=list)
     template: str = ""
     profiles: dict[tuple[str, str], ColumnProfile] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # e.g. an LLM re-rank that failed (the scorer's choice stood)
 
 
 def _layer1(coll: str, extra: list[RawColumn], profiles: dict[tuple[str, str], ColumnProfile],
-            semantic: Semantic | None) -> list[dict[str, Any]]:
+            semantic: Semantic | None, llm: LLMReranker | None) -> list[dict[str, Any]]:
     columns = {c.name: profiles[(coll, c.name)] for c in extra}
     filled = frozenset(name for (c, name), p in profiles.items() if c == coll and p.filled and (c, name) not in
                        {(coll, e.name) for e in extra})
-    out = []
-    for prop in propose_file(columns, coll, semantic, filled):
-        out.append(_column_entry(coll, prop))
-    return out
+    proposals = propose_file(columns, coll, semantic, filled)
+    picks = llm.rerank(coll, proposals, [name for c, name in profiles if c == coll]) if llm else {}
+    return [_column_entry(coll, prop, picks.get(prop.column), llm.model if llm else "") for prop in proposals]
 
 
-def _column_entry(coll: str, prop: ColumnProposal) -> dict[str, Any]:
+def _column_entry(coll: str, prop: ColumnProposal, pick: Pick | None = None, model: str = "") -> dict[str, Any]:
     chosen = prop.chosen
     target = chosen.target.as_yaml() if chosen and chosen.target else None
     phi = is_phi(coll, chosen.target.name if chosen and chosen.target else "") or \
         prop.profile.share("health_number") >= 0.5
     alternatives = [{"target": s.target.as_yaml() if s.target else None, "score": round(s.score, 3)}
                     for s in prop.ranked if s is not chosen][:3]
-    return {"collection": coll, "column": prop.column, "target": target, "confidence": prop.confidence,
-            "reason": chosen.reason(prop.column, prop.profile) if chosen else "no candidate",
-            "alternatives": alternatives, "profile": _profile_summary(prop.profile), "phi": phi,
-            "samples": _samples(coll, prop.column, prop.profile, phi)}
+    reason = chosen.reason(prop.column, prop.profile) if chosen else "no candidate"
+    entry = {"collection": coll, "column": prop.column, "target": target, "confidence": prop.confidence,
+             "reason": f"{reason}; {pick.note(model)}" if pick else reason,
+             "alternatives": alternatives, "profile": _profile_summary(prop.profile), "phi": phi,
+             "samples": _samples(coll, prop.column, prop.profile, phi)}
+    if pick:
+        entry["llm"] = {"model": model, "choice": pick.llm, "applied": pick.applied}
+    return entry
 
 
 def _field_entry(fp: FieldProposal, profiles: dict[tuple[str, str], ColumnProfile]) -> dict[str, Any]:
@@ -109,14 +108,27 @@ def _field_entry(fp: FieldProposal, profiles: dict[tuple[str, str], ColumnProfil
     return out
 
 
-def propose(cfg: CustomerConfig, semantic: Semantic | None | Literal["installed"] = "installed") -> Proposal:
+def propose(cfg: CustomerConfig, semantic: Semantic | None | Literal["installed"] = "installed",
+            llm: LLMReranker | None | Literal["env"] = "env") -> Proposal:
     """Both layers for one customer, from its warehouse's raw layer.
 
     `semantic`: "installed" uses the local embedding model when the `embeddings` extra is installed
-    (`embed.default_semantic()`), None turns the signal off.
+    (`embed.default_semantic()`), None turns the signal off. `llm`: "env" re-ranks ambiguous
+    columns through the endpoint VP2PD_LLM_* name, if they do (`llm.py`), None turns it off.
     """
     if semantic == "installed":
         semantic = default_semantic()
+    own_llm = llm == "env"
+    if llm == "env":
+        llm = reranker_from_env(cfg.rules.llm_sees_values)
+    try:
+        return _propose(cfg, semantic, llm)
+    finally:
+        if own_llm and llm:
+            llm.close()
+
+
+def _propose(cfg: CustomerConfig, semantic: Semantic | None, llm: LLMReranker | None) -> Proposal:
     warehouse = cfg.warehouse_path
     if not Path(warehouse).is_file():
         raise FileNotFoundError(f"no warehouse at {warehouse}: run `vp2pd extract --customer {cfg.slug}` first")
@@ -133,7 +145,9 @@ def propose(cfg: CustomerConfig, semantic: Semantic | None | Literal["installed"
         if c.origin == "extra":
             by_coll.setdefault(c.collection, []).append(c)
     for coll, extra in by_coll.items():
-        result.columns += _layer1(coll, extra, profiles, semantic)
+        result.columns += _layer1(coll, extra, profiles, semantic, llm)
+    if llm:
+        result.warnings += llm.warnings
     entries, result.template = template(cfg.mapping_dir)
     present = {c.collection for c in raw}
     proposals = [check_rule(e, profiles, present) for e in entries]
