@@ -3,7 +3,7 @@
 Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` as a formula, and a leading tab or
 carriage return can hide such a character from a naive check (OWASP "CSV injection"). Source data
 is untrusted (a client named `=HYPERLINK(...)`), so every text value starting with one of those
-characters is written with a leading apostrophe, which spreadsheets show as text and never run.
+characters (or a line feed) is written with a leading apostrophe, which spreadsheets show as text and never run.
 Numbers are written as they are: a negative amount (`-12.50`) stays a number.
 """
 
@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def neutralise(value: Any) -> Any:

@@ -237,6 +237,8 @@ def _count_records(data: bytes, distinct_first: bool = False) -> int:
     """Records of one export file (header excluded). The csv module takes CR, LF or CRLF record
     ends and LF inside quoted notes; latin-1 decodes any byte, and delimiters are ASCII in every
     encoding the export uses, so the count does not depend on the file's encoding."""
+    # Notes reach 200 KB (contract section 3), over the csv module's 128 KB field default.
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
     reader = csv.reader(io.StringIO(data.decode("latin-1"), newline=""))
     next(reader, None)
     if distinct_first:

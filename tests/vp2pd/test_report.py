@@ -80,7 +80,7 @@ def _warehouse(cfg: CustomerConfig) -> None:
 
 
 def test_csv_writer_neutralises_formula_starts(tmp_path: Path) -> None:
-    for bad in ("=1+2", "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"):
+    for bad in ("=1+2", "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "\n=1"):
         assert neutralise(bad) == "'" + bad
     assert neutralise(-12.5) == -12.5 and neutralise("12-3") == "12-3" and neutralise(None) == ""
     assert neutralise({"a": "=x"}) == '{"a": "=x"}'  # JSON starts with {, safe as it is

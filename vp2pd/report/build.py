@@ -198,9 +198,17 @@ def _sample(r: Report) -> None:
         return r.not_run("sample", "Sample migration and field diff", "the runbook's sample step (05)")
     parts = []
     if isinstance(data, dict):
+        run = data.get("run_id")
+        for name in (f"sample_{run}.html", f"sample_{run}_diff.csv"):
+            link = _link(r.cfg.reports_dir / name, r.folder, name) if run else ""
+            parts.append(f"<p>{link}</p>" if link else "")
         scalars = {k: v for k, v in data.items() if not isinstance(v, (dict, list))}
         if scalars:
             parts.append(_t([scalars]))
+        diff = data.get("diff")
+        if isinstance(diff, list):
+            bad = [d for d in diff if isinstance(d, dict) and not d.get("match", True)]
+            parts.append(f"<h3>Mismatching fields ({len(bad):,})</h3>" + (_t(bad) if bad else _p("none")))
         for key, value in data.items():
             if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
                 parts.append(f"<h3>{escape(key)}</h3>" + (_paged(value, key) if len(value) > 20 else _t(value)))
