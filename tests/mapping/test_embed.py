@@ -139,10 +139,13 @@ def test_propose_uses_the_installed_model_by_default(mapping_customer, monkeypat
     embed._installed.cache_clear()
     plain = propose(mapping_customer.cfg())
     assert plain.columns and not any("semantic" in c["reason"] for c in plain.columns)
+    assert plain.signals["semantic_model"].startswith("off")
     fake = SemanticSimilarity(FakeEmbedder({}))
     monkeypatch.setattr("vp2pd.mapping.propose.default_semantic", lambda: fake)
     with_model = propose(mapping_customer.cfg())
     assert all("semantic 0.00" in c["reason"] for c in with_model.columns if c["target"] is not None)
+    assert with_model.signals["semantic_model"] == "fake"
+    assert [c["target"] for c in with_model.columns] == [c["target"] for c in plain.columns]  # cosine 0 adds nothing
     assert propose(mapping_customer.cfg(), semantic=None).columns == plain.columns
     embed._installed.cache_clear()
 

@@ -141,6 +141,7 @@ def test_propose_records_the_pick_and_never_writes_the_key(mapping_customer, mon
     cfg = mapping_customer.cfg()
     plain = propose(cfg, semantic=None)  # llm="env" and nothing configured: off
     assert plain.columns and not any("llm" in c or "LLM" in c["reason"] for c in plain.columns)
+    assert plain.signals["llm_rerank"].startswith("off")
     monkeypatch.setenv("VP2PD_LLM_BASE_URL", "http://llm.invalid/v1")
     monkeypatch.setenv("VP2PD_LLM_MODEL", "fake-model")
     monkeypatch.setenv("VP2PD_LLM_API_KEY", KEY)
@@ -156,4 +157,5 @@ def test_propose_records_the_pick_and_never_writes_the_key(mapping_customer, mon
     assert [c["target"] for c in proposal.columns] == [c["target"] for c in plain.columns]  # it agreed (option 1)
     written = path.read_text(encoding="utf-8") + (cfg.customer_build_dir / "mapping_profiles.json").read_text()
     assert "fake-model" in written and KEY not in written and KEY not in caplog.text
+    assert "llm_rerank: fake-model (saw headers and profiles)" in written
     assert all(r.headers["authorization"] == f"Bearer {KEY}" for r in fake.requests)

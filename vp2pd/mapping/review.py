@@ -81,6 +81,11 @@ class Review:
                               "decision": r.decision or "needs review", "samples": r.samples, "reason": r.reason}
                              for r in rows], index=[r.key for r in rows])
 
+    @property
+    def signals(self) -> dict[str, str]:
+        """What proposed the map: the scorer, and the local model and LLM re-rank when they were on."""
+        return dict(self.data.get("signals") or {})
+
     def summary(self) -> dict[str, int]:
         rows = self.rows()
         return {"entries": len(rows), "decided": sum(not r.needs_review for r in rows),
