@@ -152,7 +152,10 @@ def test_sections_appear_when_their_json_exists(cfg: CustomerConfig) -> None:
     (run / "sample.json").write_text(json.dumps({"step": "sample", "data": {"sample": {
         "size": 3, "diff": [{"object": "persons", "field": "name", "expected": EVIL, "actual": "x"}]}}}),
         encoding="utf-8")
+    (run / "extract.json").write_text(json.dumps({"step": "extract", "ok": True, "summary": f"5 records {EVIL}"}),
+                                      encoding="utf-8")
     page = build_report(cfg, RUN).read_text(encoding="utf-8")
+    assert "<h2>Runbook steps</h2>" in page and "1 steps ok" in page and "5 records &lt;script&gt;" in page
     for hint in ("vp2pd preflight", "vp2pd validate", "vp2pd load -c", "vp2pd reconcile", "the runbook's sample"):
         assert f"Not run yet: {hint}" not in page, hint
     assert "Not run yet: vp2pd estimate -c demo" in page  # still not run
@@ -172,5 +175,10 @@ def test_secrets_never_reach_the_page(cfg: CustomerConfig, monkeypatch: pytest.M
         "ok": False, "accounting": [], "objects": [],
         "mismatches": [{"object": "persons", "field": "name", "mismatches": 1,
                         "examples": "api_token=sentinel-token-77aa"}]}), encoding="utf-8")
-    page = build_report(cfg, RUN).read_text(encoding="utf-8")
+    ledger = Ledger.open(cfg.warehouse_path)  # the process holds the warehouse open for writing (a runbook kernel)
+    try:
+        page = build_report(cfg, RUN).read_text(encoding="utf-8")
+    finally:
+        ledger.close()
+    assert "every record accounted for" in page  # the report read the warehouse through that instance
     assert "sentinel-token-77aa" not in page and "api_token=&lt;PIPEDRIVE_API_TOKEN&gt;" in page

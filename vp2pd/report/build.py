@@ -114,6 +114,22 @@ class Report:
                 f"<nav>{nav}</nav>{body}</body></html>")
 
 
+def _runbook(r: Report) -> None:
+    """The runbook's steps, from the record each executed notebook leaves (`<step>.json`)."""
+    steps = []
+    for path in sorted(r.folder.glob("*.json")):
+        data = sources.read_json(path)
+        if isinstance(data, dict) and "step" in data and "summary" in data:
+            steps.append({"step": data["step"], "ok": data.get("ok"), "summary": data["summary"],
+                          "problem": data.get("problem")})
+    if not steps:
+        return
+    ok = all(s["ok"] for s in steps)
+    r.status.append(("runbook", _pill(ok, f"{len(steps)} steps ok", "a step failed")))
+    page = '<p><a href="runbook.html">runbook.html</a> (each step and its executed notebook)</p>'
+    r.add("runbook", "Runbook steps", page + _t(steps))
+
+
 def _estimate(r: Report) -> None:
     est = sources.read_json(r.cfg.reports_dir / "estimate.json")
     if est is None:
@@ -335,6 +351,7 @@ def build_report(cfg: CustomerConfig, run_id: str | None = None, *, run_dir: Pat
         folder = run_dir or run_folder(cfg, run_id)
         folder.mkdir(parents=True, exist_ok=True)
         r = Report(cfg, run_id, folder)
+        _runbook(r)
         _estimate(r)
         _extraction(r, wh)
         _preflight(r, wh)

@@ -44,10 +44,17 @@ def sample_json(cfg: CustomerConfig, run_dir: Path) -> Any | None:
 
 
 class Warehouse:
-    """A read-only view of the customer's DuckDB file; `rows` gives dicts, None when the table is absent."""
+    """A view of the customer's DuckDB file (read-only unless this process already holds it open for
+    writing: DuckDB refuses a second, differently configured connection to one file in a process,
+    so then it joins that database instance the way every other module opens it)."""
 
     def __init__(self, path: Path) -> None:
-        self.con = duckdb.connect(str(path), read_only=True)
+        try:
+            self.con = duckdb.connect(str(path), read_only=True)
+        except duckdb.Error:
+            from vp2pd.warehouse import connect
+
+            self.con = connect(path)
         found = self.con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
         self.tables = {r[0] for r in found}
 
