@@ -27,6 +27,7 @@ from loaders.pipedrive.errors import AbuseProtection, BudgetExhausted, Pipedrive
 from loaders.pipedrive.fields import FieldCatalogue
 from loaders.pipedrive.ledger import ABANDONED, DONE, NOT_SENT, REJECTED, RESOLVED, Intent, Ledger, Outcome
 from loaders.pipedrive.owners import OwnerError, match_owners
+from loaders.pipedrive.progress import LoadProgress, NoProgress
 from loaders.pipedrive.retry import Hooks, RequestInfo, call_hook
 from loaders.pipedrive.rows import (MissingReference, Shaper, custom_field_names, numeric_properties,
                                    object_properties, read_mart,
@@ -87,8 +88,9 @@ def _in_doubt_on_retry(previous: Any) -> Any:
 class Loader:
     def __init__(self, client: PipedriveClient, ledger: Ledger, home: Path, *, currency: str | None = None,
                  stop_at_budget: bool = False, sample_keys: dict[str, set[str]] | None = None,
-                 kind: str = "load") -> None:
+                 kind: str = "load", progress: LoadProgress | None = None) -> None:
         self.client, self.ledger, self.home = client, ledger, home
+        self.progress = progress or NoProgress()  # bars per object (progress.py), or nothing
         self.kind = kind  # the ledger run's kind: load, sample (a slice for review) or delta (pickup)
         self.con = ledger.con
         self.currency = currency
@@ -150,6 +152,8 @@ class Loader:
             result.status = "failed"
             self.ledger.finish_run(self.run_id, "failed", result.as_json()["counts"], f"{type(exc).__name__}: {exc}")
             raise
+        finally:
+            self.progress.close()
         result.notes += self.notes
         self.ledger.finish_run(self.run_id, result.status, result.as_json()["counts"], "; ".join(result.notes) or None)
         return result
@@ -171,6 +175,7 @@ class Loader:
         assert self.shaper is not None
         by_key = {r["natural_key"]: r for r in rows}
         count.already = sum(1 for k in self.ledger.id_map(step.name) if k in by_key)
+        self.progress.start(step.name, len(rows), count.already)
         for _ in range(MAX_PASSES):
             await self.resolve(step, by_key, count)
             self.shaper.id_maps[step.name] = done = self.ledger.id_map(step.name)
@@ -270,6 +275,7 @@ class Loader:
                     count.created += 1
             count.rejected += len(rejects)
             self.ledger.outcomes(self.run_id, outcomes)
+            self.progress.advance(step.name, sum(o.status in (DONE, REJECTED) for o in outcomes))
             if fatal is not None:
                 raise fatal
             if budget:
@@ -345,3 +351,4 @@ class Loader:
                 outcomes.append(Outcome(intent, ABANDONED, message="not found by read-back: never landed"))
                 count.abandoned += 1
         self.ledger.outcomes(self.run_id, outcomes)
+        self.progress.advance(step.name, sum(o.status == RESOLVED for o in outcomes))
