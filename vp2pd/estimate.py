@@ -77,7 +77,8 @@ def _routes(counts: Mapping[str, int], rules: MappingRules, documents: DocumentS
     out: list[CollectionLine] = [
         # The practice itself is one Organization (the primary), whether or not stats list it.
         CollectionLine("practice", 1, "organizations", 1, "the practice as the primary Organization"),
-        CollectionLine("organizations", n("organizations"), "organizations", n("organizations"), "one Organization each"),
+        CollectionLine("organizations", n("organizations"), "organizations", n("organizations"),
+                       "one Organization each"),
         CollectionLine("organizations", n("organizations"), "organization_relationships", n("organizations"),
                        "a parent relationship per organisation with a parent (upper bound: every one)"),
         CollectionLine("clients", n("clients"), "persons", n("clients"), "one Person each (merged duplicates fold)"),
@@ -92,18 +93,21 @@ def _routes(counts: Mapping[str, int], rules: MappingRules, documents: DocumentS
     ]
     soap = n("appointment_notes")
     if rules.soap_notes == "person_note":
-        out.append(CollectionLine("appointment_notes", soap, "notes", soap, "a Note each (rules.soap_notes: person_note)"))
+        out.append(CollectionLine("appointment_notes", soap, "notes", soap,
+                                  "a Note each (rules.soap_notes: person_note)"))
     else:
         out.append(CollectionLine("appointment_notes", soap, None, 0, "in its Activity's note, no call "
                                   "(rules.soap_notes: activity_note)"))
     invoices = n("invoices")
     per_invoice = rules.invoice_notes == "per_invoice"
     notes = invoices if per_invoice else min(invoices, n("clients"))
-    out.append(CollectionLine("invoices", invoices, "notes", notes, f"a Note {'per invoice' if per_invoice else 'per person'}"
-                              f" (rules.invoice_notes: {rules.invoice_notes})"))
+    out.append(CollectionLine("invoices", invoices, "notes", notes,
+                              f"a Note {'per invoice' if per_invoice else 'per person'} "
+                              f"(rules.invoice_notes: {rules.invoice_notes})"))
     claims = n("claims")
     if rules.claims.migrate:
-        out.append(CollectionLine("claims", claims, "notes", claims, "a Note each (rules.claims.migrate: PHI retained)"))
+        out.append(CollectionLine("claims", claims, "notes", claims,
+                                  "a Note each (rules.claims.migrate: PHI retained)"))
     else:
         out.append(CollectionLine("claims", claims, None, 0, "PHI, not migrated (rules.claims.migrate: false)"))
     docs = n("documents")
@@ -113,7 +117,8 @@ def _routes(counts: Mapping[str, int], rules: MappingRules, documents: DocumentS
         out.append(CollectionLine("documents", docs, "files", docs, f"a File each (upper bound: empty files and "
                                   f"files over {documents.size_limit_mb} MB are transferred by hand)"))
     records = n("custom_object_records")
-    out.append(CollectionLine("custom_object_records", records, "projects", records, "a Project each on its type's board"))
+    out.append(CollectionLine("custom_object_records", records, "projects", records,
+                              "a Project each on its type's board"))
     for name, how in NOT_RECORDS.items():
         out.append(CollectionLine(name, n(name), None, 0, how))
     return out
@@ -123,7 +128,8 @@ def _object_line(name: str, rows: int) -> dict[str, Any]:
     """A Pipedrive object's calls and tokens, in the shape `BudgetPlan.objects` holds (preflight)."""
     page = V1_FILES_PAGE_LIMIT if name == "files" else V2_PAGE_LIMIT
     reads = math.ceil(rows / page) if name in LIST else 0
-    return {"object": name, "rows": rows, "token_cost": cost(*CREATE[name]), "create_tokens": rows * cost(*CREATE[name]),
+    create = cost(*CREATE[name])
+    return {"object": name, "rows": rows, "token_cost": create, "create_tokens": rows * create,
             "reconcile_reads": reads, "reconcile_tokens": reads * (cost("GET", LIST[name]) if name in LIST else 0)}
 
 
@@ -186,8 +192,8 @@ def _decisions(counts: Mapping[str, int], rules: MappingRules, documents: Docume
                       "options": {"within_limit": n("documents") * file_cost, "none": 0}})
     if n("custom_objects") or n("custom_object_records"):
         found.append({"collection": "custom_objects", "setting": "mapping/confirmed.yml (rule 12)",
-                      "chosen": "Projects boards", "options": {"projects": n("custom_object_records") * cost(*CREATE["projects"]),
-                                                             "left out": 0}})
+                      "chosen": "Projects boards",
+                      "options": {"projects": n("custom_object_records") * cost(*CREATE["projects"]), "left out": 0}})
     return found
 
 

@@ -28,7 +28,8 @@ RAW_SCHEMA = "raw_visual_practice"
 
 # Where VP's merge fields land in Pipedrive (the load's mapping): the admin re-inserts them.
 MERGE_OBJECTS = {"client": "Person", "appointment": "Activity", "practitioner": "User (owner)",
-                 "staff": "User (owner)", "practice": "Organization (the practice)", "invoice": "Note / Person money fields",
+                 "staff": "User (owner)", "practice": "Organization (the practice)",
+                 "invoice": "Note / Person money fields",
                  "location": "Person › Location (custom field)", "organization": "Organization"}
 # Report sources -> the Pipedrive object their records became (DEVELOPERS.md: the object mappings).
 REPORT_OBJECTS = {"appointments": "Activities", "clients": "Persons (Contacts)", "invoices": "Persons' invoice "
@@ -142,14 +143,16 @@ def _template(d: dict[str, Any]) -> tuple[str, str, list[str]]:
     subject = body.get("subject")
     merge = _merge_note(body)
     if kind == "email":
-        return ("Email template", f"Mail › Templates: a template{f' with the subject {subject!s}' if subject else ''}; "
-                "re-insert the merge fields with Pipedrive's own.", merge)
+        titled = f" with the subject {subject!s}" if subject else ""
+        return ("Email template", f"Mail › Templates: a template{titled}; re-insert the merge fields with "
+                "Pipedrive's own.", merge)
     if kind == "sms":
         return "Marketplace SMS app template", "SMS text in the SMS app's templates (no native SMS).", merge
     if kind == "letter":
         return "Smart Docs template", "Documents › Templates (Smart Docs), filled from the Person or Deal.", merge
     if kind == "intake_form":
-        return "Web Forms", "LeadBooster Web Forms: fields mapped to Person custom fields; submissions create Persons.", merge
+        return ("Web Forms", "LeadBooster Web Forms: fields mapped to Person custom fields; submissions create "
+                "Persons.", merge)
     if kind == "soap_note":
         return ("Note text snippet", "Pipedrive has no note templates: keep the SOAP headings as a Smart Docs "
                 "template or a shared text snippet; migrated SOAP notes arrive as Activity notes or Notes.", merge)

@@ -75,4 +75,5 @@ def test_markdown_escapes_source_values(tmp_path: Path) -> None:
     inactive = next(i for i in book.items if i.id == "9")
     assert inactive.caveats[0].startswith("inactive in Visual Practice")
     before = next(i for i in book.items if i.id == "7")
-    assert "24 h before the appointment" in before.suggestion and any("ahead of a due date" in c for c in before.caveats)
+    assert "24 h before the appointment" in before.suggestion
+    assert any("ahead of a due date" in c for c in before.caveats)

@@ -21,6 +21,7 @@ from loaders.pipedrive.reports import preflight_report
 from loaders.pipedrive.sequence import STEPS
 from vp2pd.config import CustomerConfig, load_customer
 from vp2pd.csv_safe import neutralise, to_csv_text, write_csv
+from vp2pd.estimate import estimate, write_estimate
 from vp2pd.report import build_report, run_folder
 from vp2pd.warehouse import connect
 
@@ -147,6 +148,7 @@ def test_sections_appear_when_their_json_exists(cfg: CustomerConfig) -> None:
     (cfg.reports_dir / "reconcile.json").write_text(json.dumps({
         "ok": True, "mismatches": [], "accounting": [],
         "objects": [{"object": "persons", "mart_rows": 4, "migrated": 3, "in_pipedrive": 3}]}), encoding="utf-8")
+    write_estimate(cfg, estimate({"clients": 5, "appointment_notes": 3}, plan="growth", seats=1))
     run = run_folder(cfg, RUN)
     run.mkdir(parents=True, exist_ok=True)
     (run / "sample.json").write_text(json.dumps({"step": "sample", "data": {"sample": {
@@ -158,7 +160,11 @@ def test_sections_appear_when_their_json_exists(cfg: CustomerConfig) -> None:
     assert "<h2>Runbook steps</h2>" in page and "1 steps ok" in page and "5 records &lt;script&gt;" in page
     for hint in ("vp2pd preflight", "vp2pd validate", "vp2pd load -c", "vp2pd reconcile", "the runbook's sample"):
         assert f"Not run yet: {hint}" not in page, hint
-    assert "Not run yet: vp2pd estimate -c demo" in page  # still not run
+    assert "Not run yet: vp2pd handbook -c demo" in page  # still not run
+    assert "<h2>Estimate (before extraction)</h2>" in page and "Grade: Standard" in page
+    # 3 SOAP notes as Notes: 3 x 10 tokens.
+    assert ("appointment_notes</td><td>rules.soap_notes</td><td>activity_note</td><td>activity_note: 0, "
+            "person_note: 30") in page
     assert '<a href="../../../build/demo/reports/data_docs/index.html">' in page
     assert "expect_column_values_to_be_unique" in page and "FAILED" in page
     assert "Owners (1 matched, 0 without a user)" in page

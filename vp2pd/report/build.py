@@ -74,8 +74,8 @@ def _paged(rows: list[dict[str, Any]], title: str) -> str:
     """A long list as collapsible pages of PAGE_ROWS rows."""
     if len(rows) <= PAGE_ROWS:
         return f"<details><summary>{escape(redact(title))} ({len(rows):,})</summary>{_t(rows)}</details>"
-    pages = [f"<details><summary>rows {i + 1:,}–{min(i + PAGE_ROWS, len(rows)):,}</summary>{_t(rows[i:i + PAGE_ROWS])}"
-             "</details>" for i in range(0, len(rows), PAGE_ROWS)]
+    pages = [f"<details><summary>rows {i + 1:,}–{min(i + PAGE_ROWS, len(rows)):,}</summary>"
+             f"{_t(rows[i:i + PAGE_ROWS])}</details>" for i in range(0, len(rows), PAGE_ROWS)]
     return f"<details><summary>{escape(redact(title))} ({len(rows):,})</summary>{''.join(pages)}</details>"
 
 
@@ -84,7 +84,8 @@ def _by_reason(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         key = (str(r.get("reason")), str(r.get("source_collection")))
         counts[key] = counts.get(key, 0) + 1
-    return [{"reason": k[0], "collection": k[1], "records": n} for k, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    return [{"reason": k[0], "collection": k[1], "records": n} for k, n in ranked]
 
 
 class Report:
@@ -135,11 +136,17 @@ def _estimate(r: Report) -> None:
     if est is None:
         return r.not_run("estimate", "Estimate", f"vp2pd estimate -c {r.cfg.slug}")
     b = est.get("budget", {})
-    r.add("estimate", "Estimate", _p(f"Grade: {est.get('grade')} — " + "; ".join(est.get("grade_reasons", [])))
-          + _t([{"source": est.get("source"), "source records": est.get("total_records"), "tokens": b.get("total_tokens"),
-                 "days": b.get("days"), "calls": b.get("requests"), "wall time (s)": b.get("wall_time_s")}])
-          + _t([{"collection": d["collection"], "setting": d["setting"], "chosen": d["chosen"], **d["options"]}
-                for d in est.get("decisions", [])]))
+    summary = {"source": est.get("source"), "source records": est.get("total_records"),
+               "tokens": b.get("total_tokens"), "days": b.get("days"), "calls": b.get("requests"),
+               "wall time (s)": b.get("wall_time_s")}
+    decisions = [{"collection": d["collection"], "setting": d["setting"], "chosen": d["chosen"],
+                  "options (tokens)": ", ".join(f"{k}: {v}" for k, v in d["options"].items())}
+                 for d in est.get("decisions", [])]
+    r.add("estimate", "Estimate (before extraction)",
+          _p(f"Grade: {est.get('grade')} — " + "; ".join(est.get("grade_reasons", []))) + _t([summary])
+          + svg.bars(b.get("objects", []), "object", ["create_tokens", "reconcile_tokens"],
+                     title="estimated tokens per object")
+          + "<h3>Mapping decisions</h3>" + _t(decisions))
 
 
 def _extraction(r: Report, wh: sources.Warehouse | None) -> None:
@@ -205,7 +212,8 @@ def _validation(r: Report) -> None:
     r.status.append(("validation", _pill(ok, "passed", "failed")))
     docs = _link(r.cfg.reports_dir / "data_docs" / "index.html", r.folder, "Great Expectations Data Docs")
     r.add("validation", "Validation", (f"<p>{docs}</p>" if docs else "") + _t(rows)
-          + ("<h3>Expectations not met</h3>" + _t(problems, bar="failing") if problems else _p("Every expectation met.")))
+          + ("<h3>Expectations not met</h3>" + _t(problems, bar="failing") if problems
+             else _p("Every expectation met.")))
 
 
 def _sample(r: Report) -> None:
@@ -278,7 +286,8 @@ def _accounting(r: Report, wh: sources.Warehouse | None) -> None:
     ok = all(row["balanced"] and row.get("unaccounted", 0) == 0 for row in rows)
     r.data["accounting"] = rows
     r.status.append(("accounting", _pill(ok, "every record accounted for", "unaccounted records")))
-    total = {k: sum(int(row[k]) for row in rows) for k in ("extracted", "migrated", "skipped", "quarantined", "unaccounted")}
+    total = {k: sum(int(row[k]) for row in rows)
+             for k in ("extracted", "migrated", "skipped", "quarantined", "unaccounted")}
     r.add("accounting", "Accounting: migrated + skipped + quarantined = extracted",
           _p(f"from {source}: {total['migrated']:,} migrated + {total['skipped']:,} skipped + "
              f"{total['quarantined']:,} quarantined = {total['extracted']:,} extracted"
@@ -296,7 +305,8 @@ def _skipped(r: Report, wh: sources.Warehouse | None) -> None:
     sent_skipped = [s for s in skipped if s["kind"] == "skipped"]
     reported = [s for s in skipped if s["kind"] != "skipped"]
     write_csv(r.folder / "skipped.csv", skipped, ["kind", "source_collection", "source_id", "reason", "detail"])
-    write_csv(r.folder / "quarantined.csv", quarantined, ["stage", "source_collection", "source_id", "reason", "detail"])
+    write_csv(r.folder / "quarantined.csv", quarantined,
+              ["stage", "source_collection", "source_id", "reason", "detail"])
     reasons = _by_reason(sent_skipped)
     parts = [_p(f"{len(sent_skipped):,} records skipped with a reason, {len(quarantined):,} quarantined, "
                 f"{len(reported):,} sent but reported for attention. Full lists: "),

@@ -129,9 +129,11 @@ def token_spend(wh: Warehouse, run_id: str | None) -> dict[str, Any] | None:
     object, and cumulative over time (per minute) for the chart."""
     if not wh.has("ledger.intents", "ledger.runs"):
         return None
-    per_run = wh.rows("select r.run_id, r.kind, r.status, count(i.op_id) as calls, coalesce(sum(i.tokens), 0) as tokens "
-                      "from ledger.runs r left join ledger.intents i using (run_id) group by all order by min(r.started)")
-    scope, params = ("where run_id = ?", [run_id]) if run_id and any(r["run_id"] == run_id for r in per_run) else ("", [])
+    per_run = wh.rows("select r.run_id, r.kind, r.status, count(i.op_id) as calls, "
+                      "coalesce(sum(i.tokens), 0) as tokens from ledger.runs r left join ledger.intents i "
+                      "using (run_id) group by all order by min(r.started)")
+    known = bool(run_id) and any(r["run_id"] == run_id for r in per_run)
+    scope, params = ("where run_id = ?", [run_id]) if known else ("", [])
     per_object = wh.rows(f"select object, count(*) as calls, coalesce(sum(tokens), 0) as tokens from ledger.intents "
                          f"{scope} group by object order by tokens desc, object", params)
     timeline = wh.rows(f"select strftime(date_trunc('minute', created), '%Y-%m-%d %H:%M') as minute, "
