@@ -475,13 +475,18 @@ def estimate(
 
 
 @app.command()
-def handbook(customer: str = CustomerOpt) -> None:
+def handbook(
+    customer: str = CustomerOpt,
+    from_api: bool = typer.Option(False, "--from-api", help="Read the definitions from the Visual Practice API "
+                                  "(before any extraction) instead of the warehouse."),
+) -> None:
     """The rebuild handbook: VP automations, templates and reports with their Pipedrive equivalents."""
+    from extractors.visual_practice.api.client import VPError
     from vp2pd.handbook import handbook_for_customer
 
     try:
-        book, md, js = handbook_for_customer(load_customer(customer))
-    except (ConfigError, FileNotFoundError) as exc:
+        book, md, js = handbook_for_customer(load_customer(customer), from_api=from_api)
+    except (ConfigError, FileNotFoundError, MissingSecret, VPError) as exc:
         fail(str(exc))
     counts = book.counts()
     console.print(", ".join(f"{n} {c}" for c, n in counts.items()) + f" -> {md} and {js.name}")

@@ -84,6 +84,29 @@ def load_definitions(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str,
     return out
 
 
+async def fetch_definitions(cfg: Any, transport: Any = None) -> dict[str, list[dict[str, Any]]]:
+    """The definitions straight from the API (before any extraction: for the estimate meeting), with
+    the extractor's client; every page followed through `links.next`."""
+    from extractors.visual_practice.api.client import VPClient
+    from vp2pd.secrets import vp_api_key
+
+    vp = cfg.visual_practice
+    out: dict[str, list[dict[str, Any]]] = {}
+    async with VPClient(vp.base_url, vp_api_key(), user_agent=vp.user_agent, requests_per_minute=vp.requests_per_minute,
+                        timeout_s=vp.timeout_s, max_retries=vp.max_retries, transport=transport) as client:
+        for name in COLLECTIONS:
+            found: list[dict[str, Any]] = []
+            page = await client.get_json(name, params={"per_page": vp.per_page})
+            while True:
+                found += page.get(name, [])
+                following = (page.get("links") or {}).get("next")
+                if not following:
+                    break
+                page = await client.get_json(following)
+            out[name] = sorted(found, key=lambda d: (len(str(d["id"])), str(d["id"])))
+    return out
+
+
 def _merge_fields(text: str) -> list[str]:
     return sorted(set(re.findall(r"\{\{\s*([a-z_]+(?:\.[a-z_]+)*)\s*\}\}", text)))
 
@@ -257,10 +280,17 @@ def write_handbook(book: Handbook, reports_dir: Path) -> tuple[Path, Path]:
     return md, js
 
 
-def handbook_for_customer(cfg: Any) -> tuple[Handbook, Path, Path]:
-    """Read the customer's warehouse, write the handbook; (handbook, md path, json path)."""
+def handbook_for_customer(cfg: Any, *, from_api: bool = False, transport: Any = None) -> tuple[Handbook, Path, Path]:
+    """Read the customer's warehouse (or, `from_api`, the Visual Practice API), write the handbook;
+    (handbook, md path, json path)."""
     from vp2pd.warehouse import connect
 
+    if from_api:
+        from vp2pd.aio import run_sync
+
+        book = build_handbook(run_sync(fetch_definitions(cfg, transport)), cfg.name)
+        md, js = write_handbook(book, cfg.reports_dir)
+        return book, md, js
     if not cfg.warehouse_path.exists():
         raise FileNotFoundError(f"no warehouse at {cfg.warehouse_path}: run `vp2pd extract -c {cfg.slug}` first")
     con = connect(cfg.warehouse_path, read_only=True)

@@ -29,6 +29,18 @@ def test_handbook_lists_every_definition_of_an_extracted_practice(practice_facto
     for name, ids in source.items():
         assert data["counts"][name] == len(ids)
         assert sorted(i["id"] for i in data["items"] if i["collection"] == name) == ids
+    # Straight from the API (before extraction): the same definitions, the same suggestions.
+    import httpx
+
+    from sandbox.visual_practice.app import create_app
+    from sandbox.visual_practice.settings import SandboxSettings
+    from vp2pd.clock import FakeClock
+
+    app = create_app(Store(practice), SandboxSettings(api_key="test-key-9c1e", requests_per_minute=10_000),
+                     FakeClock(1_795_000_000.0))
+    api_book, _, _ = handbook_for_customer(cfg, from_api=True, transport=httpx.ASGITransport(app=app))
+    assert [(i.collection, i.id, i.suggestion) for i in api_book.items] == [
+        (i.collection, i.id, i.suggestion) for i in book.items]
     text = md.read_text(encoding="utf-8")
     for item in book.items:
         assert f"| {md_escape(item.id)} | {md_escape(item.name)} |" in text
