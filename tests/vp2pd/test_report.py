@@ -188,3 +188,23 @@ def test_secrets_never_reach_the_page(cfg: CustomerConfig, monkeypatch: pytest.M
         ledger.close()
     assert "every record accounted for" in page  # the report read the warehouse through that instance
     assert "sentinel-token-77aa" not in page and "api_token=&lt;PIPEDRIVE_API_TOKEN&gt;" in page
+
+
+def test_long_lists_are_paged_and_capped_with_every_row_in_the_csv(cfg: CustomerConfig,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from vp2pd.report import build as page_builder
+
+    _warehouse(cfg)
+    con = connect(cfg.warehouse_path)
+    con.execute("insert into pipedrive.migration__skipped select 'appointments', i::varchar, 'cancelled', 'c', "
+                "'skipped' from range(10) t(i)")
+    con.close()
+    monkeypatch.setattr(page_builder, "PAGE_ROWS", 2)
+    monkeypatch.setattr(page_builder, "INLINE_MAX", 6)
+    path = build_report(cfg, RUN)
+    page = path.read_text(encoding="utf-8")
+    # 10 cancelled: 6 shown in 3 pages of 2, the 10 in the CSV.
+    assert "skipped: cancelled (10; the first 6 here, every one in skipped.csv)" in page
+    assert "<summary>rows 5–6</summary>" in page and "<summary>rows 7–8</summary>" not in page
+    rows = list(csv.DictReader(io.StringIO((path.parent / "skipped.csv").read_text(encoding="utf-8-sig"))))
+    assert sum(r["reason"] == "cancelled" for r in rows) == 10
