@@ -1,6 +1,7 @@
 -- Every source record that is not sent, with its reason (kind = 'skipped'), and every record
 -- that is sent but needs a person's attention (kind = 'reported': probable duplicates, orphan
--- parents, statuses outside the status map, invalid e-mails and phones dropped).
+-- parents, statuses outside the status map, invalid e-mails and phones dropped, custom-property
+-- values the map's type cannot read). `field` names the Pipedrive field a value-level row is about.
 with clients as (select * from {{ ref('int_clients_resolved') }}),
 keys as (select * from {{ ref('int_client_keys') }}),
 appointments as (select * from {{ ref('int_appointments_classified') }}),
@@ -110,8 +111,12 @@ reported as (
     from {{ ref('stg_visual_practice__custom_objects') }} c
     cross join lateral (select unnest(c.relations) as r)
     where r."to" not in ('clients', 'organizations', 'service_contracts')
-)
+),
 
-select source_collection, source_id, reason, detail, kind from skipped
+custom_values as (select * from {{ ref('int_custom_values_rejected') }})
+
+select source_collection, source_id, reason, detail, kind, cast(null as varchar) as field from skipped
 union all
-select * from reported
+select *, cast(null as varchar) as field from reported
+union all by name
+select * from custom_values

@@ -15,7 +15,7 @@ deals as (
 ),
 
 locations as (
-    select location_id, location_name from {{ ref('stg_visual_practice__locations') }}
+    select location_id, location_name, address as location_address from {{ ref('stg_visual_practice__locations') }}
 ),
 
 soap as (
@@ -35,6 +35,7 @@ shaped as (
         k.org_key,
         d.deal_key,
         l.location_name,
+        l.location_address,
         s.note,
         s.folded_sources,
         strftime(a.created_at, '%Y-%m-%dT%H:%M:%SZ') as "Original_Create_Date",
@@ -64,7 +65,10 @@ select
     s.owner_email,
     s.org_key,
     s.deal_key,
-    s.location_name as location,
+    -- v2 takes an activity's location as an address object {value, ...}: the branch's address,
+    -- or its name when the source has no address for it.
+    case when coalesce(s.location_address, s.location_name) is not null
+         then struct_pack(value := coalesce(s.location_address, s.location_name)) end as location,
     s.note,
     s.status as source_status,
     s.channel as source_channel,

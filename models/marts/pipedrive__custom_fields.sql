@@ -1,6 +1,7 @@
 -- Every custom field the load pre-creates (object, name, type, options), from the confirmed field
 -- map; pick-list options come from the map or from the source's own values (`options_from`), and
--- each custom object type's fields become project fields on its board (rule 12).
+-- each custom object type's fields become project fields on its board (rule 12). Pipedrive has
+-- no boolean type: a yes/no field is an enum of `yes_no_options` (macros/mapping.sql).
 {%- set entries = [] %}
 {%- for entry in var('field_map', []) if entry.get('custom_field') %}
     {%- do entries.append(entry) %}
@@ -10,8 +11,8 @@ with mapped as (
     select
         '{{ e["object"] }}' as object,
         '{{ e["custom_field"] }}' as field_name,
-        '{{ e["type"] }}' as field_type,
-        {{ sql_list(e.get('options', [])) }} as fixed_options,
+        '{{ pipedrive_field_type(e["type"]) }}' as field_type,
+        {{ sql_list(yes_no_options() if e["type"] == 'boolean' else e.get('options', [])) }} as fixed_options,
         {{ ("'" ~ e["options_from"] ~ "'") if e.get("options_from") else "null" }} as options_from,
         '{{ e["collection"] }}.{{ e["field"] | replace("'", "''") }}' as mapped_from
     {{ "union all" if not loop.last }}
@@ -61,9 +62,9 @@ project_fields as (
     select
         'project' as object,
         f.label as field_name,
-        case f.type when 'money' then 'monetary' when 'date' then 'date' when 'boolean' then 'boolean'
+        case f.type when 'money' then 'monetary' when 'date' then 'date' when 'boolean' then 'enum'
                     when 'number' then 'double' else 'varchar' end as field_type,
-        []::varchar[] as options,
+        case when f.type = 'boolean' then {{ sql_list(yes_no_options()) }} else []::varchar[] end as options,
         'custom_objects.' || c.object_key || '.' || f.key as mapped_from,
         [{'source_collection': 'custom_objects', 'source_id': c.object_key}] as folded_sources
     from {{ ref('stg_visual_practice__custom_objects') }} c

@@ -45,9 +45,11 @@ select
     coalesce(lp.person_keys, []) as person_keys,
     coalesce(lo.org_keys, []) as org_keys,
     [] as deal_keys,
-    -- Project fields by the object's field labels (keys are resolved at load time).
+    -- Project fields by the object's field labels (keys are resolved at load time); yes/no as labels.
     to_json(map_from_entries(list_transform(o.object_fields, lambda f: struct_pack(
-        k := f.label, v := json_extract_string(r.record_fields, '$.' || f.key))))) as project_fields,
+        k := f.label, v := case when f.type = 'boolean'
+            then {{ yes_no_label("try_cast(json_extract_string(r.record_fields, '$.' || f.key) as boolean)") }}
+            else json_extract_string(r.record_fields, '$.' || f.key) end)))) as project_fields,
     r.object_key,
     strftime(r.created_at, '%Y-%m-%d') as start_date
 from records r
