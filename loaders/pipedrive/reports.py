@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vp2pd.csv_safe import write_csv  # the one formula-safe CSV writer of every export
+
 
 def _cell(value: Any) -> str:
     if isinstance(value, (dict, list)):
@@ -81,28 +83,6 @@ def reconcile_report(reports_dir: Path, data: dict[str, Any]) -> Path:
         ("Counts per object", table(data["objects"], bar="in_pipedrive")),
         ("Per-field mismatches (first examples)", table(data["mismatches"], bar="mismatches")),
         ("Accounting: migrated + skipped + quarantined = extracted", table(data["accounting"], bar="extracted"))])
-
-
-# Spreadsheet formula injection (OWASP "CSV injection"): a cell starting with one of these runs as a
-# formula in Excel / LibreOffice. Prefixing a quote makes it text; the value is otherwise unchanged.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def csv_safe(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> Path:
-    import csv
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([csv_safe(row.get(c)) for c in columns])
-    return path
 
 
 DIFF_COLUMNS = ["object", "source_id", "field", "source_value", "expected", "actual", "match"]
