@@ -317,7 +317,7 @@ def test_active_staff_are_owner_candidates_inactive_are_former_practitioners(mes
     former = messy.rows(f"SELECT * FROM {P}pipedrive__persons WHERE source_collection = 'staff'")
     assert {f["source_id"] for f in former} == {s["id"] for s in staff if not s["is_active"]}
     practice_key = messy.one(f"SELECT natural_key FROM {P}pipedrive__organizations WHERE is_practice")["natural_key"]
-    assert all(f["Practitioner_Former"] is True and f["org_key"] == practice_key for f in former)
+    assert all(f["Practitioner_Former"] == "Yes" and f["org_key"] == practice_key for f in former)
 
 
 # --- rules 8-10: status, location, referral source, UTM --------------------------------------
@@ -401,8 +401,18 @@ def test_custom_properties_of_mixed_types_become_one_typed_value(messy) -> None:
         p = messy.rows(f"SELECT \"Consent_Signed\" FROM {P}pipedrive__persons WHERE natural_key = ?", [f"clients:{q['id']}"])
         if p:
             assert p[0]["Consent_Signed"].isoformat() == f"{year}-{month}-{day}"
+    # Pipedrive has no boolean field: Newsletter is an enum whose options are Yes / No.
     newsletter = {r["Newsletter"] for r in messy.rows(f'SELECT "Newsletter" FROM {P}pipedrive__persons WHERE source_collection = \'clients\'')}
-    assert newsletter <= {True, False, None} and {True, False} <= newsletter
+    assert newsletter <= {"Yes", "No", None} and {"Yes", "No"} <= newsletter
+    field = messy.one(f"SELECT field_type, options FROM {P}pipedrive__custom_fields WHERE natural_key = 'person:Newsletter'")
+    assert field == {"field_type": "enum", "options": ["Yes", "No"]}
+    # '12 visits', 'oui', 'Y': the value the generator meant, not NULL.
+    for q in messy.quirks["custom_props_mixed_types"]:
+        label, meant = q["detail"].split(": ", 1)[0], q["detail"].rsplit(" instead of ", 1)[1]
+        column = {"Visits Prepaid": "Visits_Prepaid", "Newsletter": "Newsletter"}.get(label)
+        p = messy.rows(f'SELECT "{column}" AS v FROM {P}pipedrive__persons WHERE natural_key = ?', [f"clients:{q['id']}"]) if column else []
+        if p:
+            assert p[0]["v"] == ({"True": "Yes", "False": "No"}[meant] if column == "Newsletter" else float(meant)), q
 
 
 def test_sparse_custom_properties_are_empty_not_invented(messy) -> None:
