@@ -9,9 +9,11 @@ arithmetic of `loaders.pipedrive.preflight.BudgetPlan`, which reads the costs fr
 decision with the cost of each option; and a complexity grade.
 
 Counts are of source records, before the transform, so the planned Pipedrive rows are upper
-bounds where a rule drops records (template slots, non-billable services, oversized files): the
-estimate errs toward more tokens, never fewer. After the transform, `vp2pd preflight` gives exact
-figures from the marts.
+bounds where a rule drops records (template slots, non-billable services, oversized files, staff
+with a user). Two things the counts cannot see go the other way: under `soap_notes: activity_note`
+a SOAP note whose appointment is not migrated becomes a Note, and a note over 100 KB is split into
+parts. Measured on a messy 14-client practice: 1,845 tokens estimated from its export vs 1,570
+exact from its marts (+18%; notes 33 vs 36). After the transform, `vp2pd preflight` is exact.
 
 Grades (the boundary is the team's, documented here and in the README):
 - Scoped individually: more than 2,000,000 source records (issue 7): a load that size spans weeks of
@@ -46,7 +48,6 @@ OWNER_READ = ("GET", "/v1/users")  # pre-flight matches staff to users with one 
 
 # Collections that become no Pipedrive record: what happens to them instead.
 NOT_RECORDS: dict[str, str] = {
-    "staff": "matched to Pipedrive users by e-mail (one user list read); former practitioners become Persons",
     "locations": "pick-list options of a custom field (set up once)",
     "referral_sources": "pick-list options of a custom field (set up once)",
     "custom_objects": "one Projects board per custom object type (set up once)",
@@ -82,6 +83,12 @@ def _routes(counts: Mapping[str, int], rules: MappingRules, documents: DocumentS
         CollectionLine("organizations", n("organizations"), "organization_relationships", n("organizations"),
                        "a parent relationship per organisation with a parent (upper bound: every one)"),
         CollectionLine("clients", n("clients"), "persons", n("clients"), "one Person each (merged duplicates fold)"),
+        # Contacts are nested in their client: the export's ClientContacts rows, or extrapolated from
+        # the first page of /clients (stats count clients only).
+        CollectionLine("client_contacts", n("client_contacts"), "persons", n("client_contacts"),
+                       "a Person per named contact of a client"),
+        CollectionLine("staff", n("staff"), "persons", n("staff"), "matched to users by e-mail (one user list "
+                       "read); former practitioners become Persons (upper bound: every staff member)"),
         CollectionLine("services", n("services"), "products", n("services"), "billable services as Products "
                        "(upper bound: every service)"),
         CollectionLine("service_contracts", n("service_contracts"), "deals", n("service_contracts"), "one Deal each"),
@@ -97,7 +104,8 @@ def _routes(counts: Mapping[str, int], rules: MappingRules, documents: DocumentS
                                   "a Note each (rules.soap_notes: person_note)"))
     else:
         out.append(CollectionLine("appointment_notes", soap, None, 0, "in its Activity's note, no call "
-                                  "(rules.soap_notes: activity_note)"))
+                                  "(rules.soap_notes: activity_note); one whose appointment is not migrated "
+                                  "becomes a Note (exact in pre-flight)"))
     invoices = n("invoices")
     per_invoice = rules.invoice_notes == "per_invoice"
     notes = invoices if per_invoice else min(invoices, n("clients"))
@@ -227,8 +235,13 @@ def for_customer(cfg: CustomerConfig, counts: Mapping[str, int], *, source: str,
                     daily_budget=p.daily_budget, reserve=p.reserve_tokens, source=source, as_of=as_of)
 
 
+CONTACTS_SAMPLE = 100  # clients read to extrapolate contacts per client (one API call)
+
+
 async def stats_counts(cfg: CustomerConfig, transport: Any = None) -> tuple[dict[str, int], str | None]:
-    """(counts, as_of) from the practice's `/practice/stats`, with the extractor's API client."""
+    """(counts, as_of) from the practice's `/practice/stats`, with the extractor's API client, plus
+    `client_contacts` extrapolated from the contacts of the first CONTACTS_SAMPLE clients (contacts
+    become Persons but the stats do not count them)."""
     from extractors.visual_practice.api.client import VPClient
     from vp2pd.secrets import vp_api_key
 
@@ -236,7 +249,12 @@ async def stats_counts(cfg: CustomerConfig, transport: Any = None) -> tuple[dict
     async with VPClient(vp.base_url, vp_api_key(), user_agent=vp.user_agent, requests_per_minute=vp.requests_per_minute,
                         timeout_s=vp.timeout_s, max_retries=vp.max_retries, transport=transport) as client:
         stats = await client.get_json("practice/stats")
-    return {str(k): int(v) for k, v in stats["counts"].items()}, stats.get("as_of")
+        counts = {str(k): int(v) for k, v in stats["counts"].items()}
+        if counts.get("clients"):
+            page = (await client.get_json("clients", params={"per_page": CONTACTS_SAMPLE})).get("clients", [])
+            named = sum(1 for c in page for contact in (c.get("contacts") or []) if contact.get("name"))
+            counts["client_contacts"] = math.ceil(named * counts["clients"] / len(page)) if page else 0
+    return counts, stats.get("as_of")
 
 
 def _count_records(data: bytes, distinct_first: bool = False) -> int:
@@ -254,8 +272,9 @@ def _count_records(data: bytes, distinct_first: bool = False) -> int:
 
 def export_counts(export_path: Path, aliases: Path | None = None, scratch: Path | None = None) -> dict[str, int]:
     """Source counts from a CSV export (folder or zip): the data rows of each collection's main
-    file. Nested files (contacts, invoice lines, payments) are parts of their parents, not records;
-    the CustomObjects file has a row per field, so its distinct object keys are counted."""
+    file. Nested invoice lines and payments are parts of their invoice, not records; contacts
+    become Persons, so their rows are counted as `client_contacts`; the CustomObjects file has a row
+    per field, so its distinct object keys are counted."""
     import tempfile
 
     from extractors.visual_practice.export.aliases import load_aliases
@@ -266,9 +285,9 @@ def export_counts(export_path: Path, aliases: Path | None = None, scratch: Path 
     with open_export(export_path, scratch or Path(tempfile.gettempdir())) as export:
         for stem, file in sorted(export.files.items()):
             spec = table.spec_for(file.stem)
-            if spec is None or spec.nest:
+            if spec is None or (spec.nest and spec.nest != "contacts"):
                 continue
-            name = spec.collection.name
+            name = "client_contacts" if spec.nest == "contacts" else spec.collection.name
             rows = _count_records(file.path.read_bytes(), distinct_first=name == "custom_objects")
             counts[name] = counts.get(name, 0) + rows
     return counts

@@ -9,6 +9,7 @@ Growth x 1 seat: 30,000 x 2 x 1 = 60,000 tokens a day, 5% reserve -> 57,000 usab
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Callable
 
@@ -34,8 +35,9 @@ def test_default_rules_on_growth_one_seat() -> None:
     # relationships (upper bound one per org): 10 x 10 = 100, 1 read x 20.
     assert objects["organization_relationships"]["create_tokens"] == 100
     assert objects["organization_relationships"]["reconcile_tokens"] == 20
-    # persons: 1000 x 5 = 5000; ceil(1000/500) = 2 reads x 10 = 20.
-    assert (objects["persons"]["create_tokens"], objects["persons"]["reconcile_tokens"]) == (5000, 20)
+    # persons: 1000 clients + 8 staff (former practitioners, upper bound) = 1008 x 5 = 5040;
+    # ceil(1008/500) = 3 reads x 10 = 30.
+    assert (objects["persons"]["create_tokens"], objects["persons"]["reconcile_tokens"]) == (5040, 30)
     # activities: 5000 x 5 = 25000, 10 reads x 10 = 100.
     assert (objects["activities"]["create_tokens"], objects["activities"]["reconcile_reads"]) == (25000, 10)
     # notes: SOAP in the activity (0), claims not retained (0), 2000 invoices x 10 = 20000; 4 reads x 20 = 80.
@@ -44,14 +46,14 @@ def test_default_rules_on_growth_one_seat() -> None:
     # files: 300 x 10 = 3000; ceil(300/100) = 3 reads x 20 = 60.
     assert (objects["files"]["create_tokens"], objects["files"]["reconcile_tokens"]) == (3000, 60)
     b = data["budget"]
-    # creates 55+100+5000+100 (products 20x5)+500 (deals 100x5)+2000 (deal products 400x5)+25000+20000+3000 = 55755
-    # reads 10+20+20+10+10+10+100+80+60 + 20 (the owner match's user list) = 340 -> 56095
-    assert b["total_tokens"] == 56_095
+    # creates 55+100+5040+100 (products 20x5)+500 (deals 100x5)+2000 (deal products 400x5)+25000+20000+3000 = 55795
+    # reads 10+20+30+10+10+10+100+80+60 + 20 (the owner match's user list) = 350 -> 56145
+    assert b["total_tokens"] == 56_145
     assert (b["daily_budget"], b["usable_per_day"]) == (60_000, 57_000)
-    assert b["days"] == 1  # ceil(56095 / 57000)
-    # calls: creates 11+10+1000+20+100+400+5000+2000+300 = 8841, reads 1+1+2+1+1+1+10+4+3+1 = 25 -> 8866
-    # wall time at 40 requests per 2 s = 20/s: 8866 / 20 = 443.3 s
-    assert (b["requests"], b["wall_time_s"]) == (8866, 443.3)
+    assert b["days"] == 1  # ceil(56145 / 57000)
+    # calls: creates 11+10+1008+20+100+400+5000+2000+300 = 8849, reads 1+1+3+1+1+1+10+4+3+1 = 26 -> 8875
+    # wall time at 40 requests per 2 s = 20/s: 8875 / 20 = 443.75 -> 443.8 s
+    assert (b["requests"], b["wall_time_s"]) == (8875, 443.8)
     assert data["total_records"] == 10_388  # the sum of COUNTS
     assert data["grade"] == "Standard"
     decisions = {d["collection"]: d for d in data["decisions"]}
@@ -69,18 +71,18 @@ def test_choices_change_the_plan_and_lite_makes_it_complex() -> None:
     # notes: 1500 SOAP + min(2000, 1000) = 2500 rows x 10 = 25000; ceil(2500/500) = 5 reads x 20 = 100.
     assert (notes["rows"], notes["create_tokens"], notes["reconcile_tokens"]) == (2500, 25_000, 100)
     b = data["budget"]
-    # 56095 - 20000 - 80 (invoice notes before) + 25000 + 100 = 61115 tokens.
-    assert b["total_tokens"] == 61_115
-    # Lite x 1: 30,000 a day, 28,500 usable -> ceil(61115 / 28500) = 3 days: Complex.
+    # 56145 - 20000 - 80 (invoice notes before) + 25000 + 100 = 61165 tokens.
+    assert b["total_tokens"] == 61_165
+    # Lite x 1: 30,000 a day, 28,500 usable -> ceil(61165 / 28500) = 3 days: Complex.
     assert (b["usable_per_day"], b["days"]) == (28_500, 3)
-    # calls 8866 - 2000 - 4 + 2500 + 5 = 9367; Lite bursts 20 per 2 s = 10/s -> 936.7 s.
-    assert (b["requests"], b["wall_time_s"]) == (9367, 936.7)
+    # calls 8875 - 2000 - 4 + 2500 + 5 = 9376; Lite bursts 20 per 2 s = 10/s -> 937.6 s.
+    assert (b["requests"], b["wall_time_s"]) == (9376, 937.6)
     assert data["grade"] == "Complex"
     assert "3 days" in data["grade_reasons"][0]
 
 
 def test_bought_budget_and_reserve_are_honoured() -> None:
-    # 100,000 tokens bought, 0 reserve: 56095 fits in one day.
+    # 100,000 tokens bought, 0 reserve: 56145 fits in one day.
     b = estimate(COUNTS, plan="lite", seats=1, daily_budget=100_000, reserve=0).as_json()["budget"]
     assert (b["daily_budget"], b["usable_per_day"], b["days"]) == (100_000, 100_000, 1)
 
@@ -115,10 +117,17 @@ def test_counts_from_stats_and_from_the_export_agree(practice_factory: Callable[
     cfg = customer()
     app = create_app(Store(practice), SandboxSettings(api_key="test-key-9c1e"), FakeClock(1_795_000_000.0))
     stats, as_of = run_sync(stats_counts(cfg, transport=httpx.ASGITransport(app=app)))
-    truth = {k: v for k, v in Store(practice).counts().items() if v}  # the standard plan has no custom objects
+    store = Store(practice)
+    truth = {k: v for k, v in store.counts().items() if v}  # the standard plan has no custom objects
+    contacts = stats.pop("client_contacts")
     assert {k: v for k, v in stats.items() if v} == truth and stats["clients"] >= 25 and as_of  # + duplicates
+    # Fewer than 100 clients: the sample is every client, so the extrapolation is the exact count.
+    named = sum(1 for doc in store.list("clients", per_page=1000)[0]
+                for c in json.loads(doc).get("contacts") or [] if c.get("name"))
+    assert contacts == named > 0
     from_export = export_counts(practice / "export")
     # The export holds every data collection; configuration (automations, templates, reports) is never in it.
+    assert from_export.pop("client_contacts") == named  # the ClientContacts rows
     for name, n in from_export.items():
         assert n == stats[name], name
     assert {"automations", "templates", "reports"}.isdisjoint(from_export)
