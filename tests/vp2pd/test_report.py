@@ -22,6 +22,7 @@ from loaders.pipedrive.sequence import STEPS
 from vp2pd.config import CustomerConfig, load_customer
 from vp2pd.csv_safe import neutralise, to_csv_text, write_csv
 from vp2pd.estimate import estimate, write_estimate
+from vp2pd.handbook import build_handbook, write_handbook
 from vp2pd.report import build_report, run_folder
 from vp2pd.warehouse import connect
 
@@ -161,6 +162,12 @@ def test_sections_appear_when_their_json_exists(cfg: CustomerConfig) -> None:
     for hint in ("vp2pd preflight", "vp2pd validate", "vp2pd load -c", "vp2pd reconcile", "the runbook's sample"):
         assert f"Not run yet: {hint}" not in page, hint
     assert "Not run yet: vp2pd handbook -c demo" in page  # still not run
+    write_handbook(build_handbook({"automations": [{"id": "1", "name": EVIL, "kind": "reminder", "trigger": {},
+                                                    "is_active": True}], "templates": [], "reports": []}, "Demo"),
+                   cfg.reports_dir)
+    page = build_report(cfg, RUN).read_text(encoding="utf-8")
+    assert "Not run yet: vp2pd handbook" not in page and "definitions (1)" in page and '<a href="' in page
+    assert "1 automations, 0 templates, 0 reports" in page
     assert "<h2>Estimate (before extraction)</h2>" in page and "Grade: Standard" in page
     # 3 SOAP notes as Notes: 3 x 10 tokens.
     assert ("appointment_notes</td><td>rules.soap_notes</td><td>activity_note</td><td>activity_note: 0, "

@@ -353,8 +353,8 @@ def _handbook(r: Report) -> None:
     r.add("handbook", "Automations, templates and reports to rebuild",
           _p(", ".join(f"{n} {c}" for c, n in (data.get("counts") or {}).items()) + " — the handbook says what to "
              "build in Pipedrive for each.") + (f"<p>{link}</p>" if link else "")
-          + _t([{"collection": i["collection"], "name": i["name"], "rebuild as": i["rebuild_as"]}
-                for i in data.get("items", [])[:50]]))
+          + _paged([{"collection": i["collection"], "id": i["id"], "name": i["name"], "rebuild as": i["rebuild_as"],
+                     "suggestion": i["suggestion"]} for i in data.get("items", [])], "definitions", "handbook.json"))
 
 
 def build_report(cfg: CustomerConfig, run_id: str | None = None, *, run_dir: Path | None = None) -> Path:
