@@ -153,8 +153,14 @@ def test_sections_appear_when_their_json_exists(cfg: CustomerConfig) -> None:
     run = run_folder(cfg, RUN)
     run.mkdir(parents=True, exist_ok=True)
     (run / "sample.json").write_text(json.dumps({"step": "sample", "data": {"sample": {
-        "size": 3, "diff": [{"object": "persons", "field": "name", "expected": EVIL, "actual": "x"}]}}}),
+        "run_id": "s-1", "mismatches": 1, "summary": [{"object": "persons", "fields_compared": 2}],
+        "selection": {"strata": [{"stratum": "location:A", "covered_by": "clients:1"}]},
+        "diff": [{"object": "persons", "field": "name", "expected": EVIL, "actual": "x", "match": False},
+                 {"object": "persons", "field": "email", "expected": "a@b.c", "actual": "a@b.c", "match": True}]}}}),
         encoding="utf-8")
+    (cfg.reports_dir / "delta_d-1.json").write_text(json.dumps({
+        "run_id": "d-1", "status": "completed", "writes": 2, "objects": [{"object": "persons", "updated": 2}],
+        "deletions": [], "rejections": [], "notes": []}), encoding="utf-8")
     (run / "extract.json").write_text(json.dumps({"step": "extract", "ok": True, "summary": f"5 records {EVIL}"}),
                                       encoding="utf-8")
     page = build_report(cfg, RUN).read_text(encoding="utf-8")
@@ -176,6 +182,8 @@ def test_sections_appear_when_their_json_exists(cfg: CustomerConfig) -> None:
     assert "expect_column_values_to_be_unique" in page and "FAILED" in page
     assert "Owners (1 matched, 0 without a user)" in page
     assert "<h2>Sample migration and field diff</h2>" in page and "<td>name</td>" in page
+    assert "Mismatching fields (1)" in page and "fields compared (2)" in page and "location:A" in page
+    assert "Delta pickup (run d-1)" in page and "completed, 2 writes" in page
     assert "zero mismatches" in page and "Load summary (run load-test-1)" in page
     assert EVIL not in page and "<script" not in page
 

@@ -228,27 +228,54 @@ def _sample(r: Report) -> None:
     data = sources.sample_json(r.cfg, r.folder)
     if data is None:
         return r.not_run("sample", "Sample migration and field diff", "the runbook's sample step (05)")
-    parts = []
-    if isinstance(data, dict):
-        run = data.get("run_id")
-        for name in (f"sample_{run}.html", f"sample_{run}_diff.csv"):
-            link = _link(r.cfg.reports_dir / name, r.folder, name) if run else ""
-            parts.append(f"<p>{link}</p>" if link else "")
-        scalars = {k: v for k, v in data.items() if not isinstance(v, (dict, list))}
-        if scalars:
-            parts.append(_t([scalars]))
-        diff = data.get("diff")
-        if isinstance(diff, list):
-            bad = [d for d in diff if isinstance(d, dict) and not d.get("match", True)]
-            parts.append(f"<h3>Mismatching fields ({len(bad):,})</h3>" + (_t(bad) if bad else _p("none")))
-        for key, value in data.items():
-            if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-                parts.append(f"<h3>{escape(key)}</h3>" + (_paged(value, key) if len(value) > 20 else _t(value)))
-            elif isinstance(value, dict) and value:
-                parts.append(f"<h3>{escape(key)}</h3>" + _t([{"key": k, "value": v} for k, v in value.items()]))
-    else:
-        parts.append(_t(data if isinstance(data, list) else [{"sample": data}]))
+    if not isinstance(data, dict):
+        rows = data if isinstance(data, list) else [{"sample": data}]
+        return r.add("sample", "Sample migration and field diff", _t(rows))
+    run = data.get("run_id")
+    links = [_link(r.cfg.reports_dir / name, r.folder, name)
+             for name in (f"sample_{run}.html", f"sample_{run}_diff.csv")]
+    parts = [f"<p>{' '.join(x for x in links if x)}</p>"] if any(links) else []
+    scalars = {k: v for k, v in data.items() if not isinstance(v, (dict, list))}
+    parts.append(_t([scalars]) if scalars else "")
+    summary = data.get("summary")
+    if isinstance(summary, list) and summary:
+        value = next((k for k in ("fields_compared", "fields", "records") if k in summary[0]), None)
+        label = next(iter(summary[0]))
+        parts.append("<h3>Per object</h3>" + (svg.bars(summary, label, [value], title=value) if value else "")
+                     + _t(summary, bar=value))
+    diff = data.get("diff")
+    if isinstance(diff, list):
+        bad = [d for d in diff if isinstance(d, dict) and not d.get("match", True)]
+        parts.append(f"<h3>Mismatching fields ({len(bad):,})</h3>" + (_paged(bad, "mismatches") if bad else _p("none")))
+        parts.append("<h3>Every field compared</h3>" + _paged(diff, "fields compared", f"sample_{run}_diff.csv"))
+    selection = data.get("selection")
+    if isinstance(selection, dict) and isinstance(selection.get("strata"), list):
+        parts.append("<h3>Strata</h3>" + _paged(selection["strata"], "strata"))
+    load = data.get("load")
+    if isinstance(load, dict) and isinstance(load.get("counts"), dict):
+        parts.append("<h3>Sample load</h3>" + _t([{"object": k, **v} for k, v in load["counts"].items()]))
+    known = {"summary", "diff", "selection", "load"}
+    for key, value in data.items():
+        if key in known:
+            continue
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            parts.append(f"<h3>{escape(key)}</h3>" + _paged(value, key))
+        elif isinstance(value, dict) and value:
+            parts.append(f"<h3>{escape(key)}</h3>" + _t([{"key": k, "value": v} for k, v in value.items()]))
     r.add("sample", "Sample migration and field diff", "".join(parts))
+
+
+def _delta(r: Report) -> None:
+    """The newest delta pickup after cutover (delta_<run>.json); absent before cutover, so no section."""
+    found = sorted(r.cfg.reports_dir.glob("delta_*.json"), key=lambda p: p.stat().st_mtime) \
+        if r.cfg.reports_dir.is_dir() else []
+    data = sources.read_json(found[-1]) if found else None
+    if not isinstance(data, dict):
+        return
+    r.add("delta", f"Delta pickup (run {data.get('run_id')})",
+          _p(f"status: {data.get('status')}, {data.get('writes')} writes")
+          + _t(data.get("objects")) + "<h3>Deleted at the source</h3>" + _t(data.get("deletions"))
+          + "<h3>Rejected</h3>" + _t(data.get("rejections")) + _t([{"note": n} for n in data.get("notes") or []]))
 
 
 def _load(r: Report) -> None:
@@ -376,6 +403,7 @@ def build_report(cfg: CustomerConfig, run_id: str | None = None, *, run_dir: Pat
         _validation(r)
         _sample(r)
         _load(r)
+        _delta(r)
         _reconcile(r)
         _accounting(r, wh)
         _skipped(r, wh)
