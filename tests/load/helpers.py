@@ -112,6 +112,6 @@ async def delta(env: Env):
 
 
 async def write_calls(env: Env) -> int:
-    """API writes (anything but a read) the sandbox has charged so far."""
+    """API writes (every operation but the get* reads) the sandbox has charged so far."""
     tokens = await admin(env.app, "tokens")
-    return sum(v["calls"] for op, v in tokens["by_operation"].items() if not op.startswith("GET"))
+    return sum(v["calls"] for op, v in tokens["by_operation"].items() if not op.split(" ")[1].startswith("get"))
