@@ -3,7 +3,7 @@
 The practice and its CSV extraction are the dbt benchmark's (generated once, cached under
 build/bench), landed in a warehouse of this benchmark's own and transformed once with
 `vp2pd transform` (models only: the data tests are the dbt benchmark's business). The measured
-figure is `validate(cfg, ("marts",))` — every marts check streamed to GX in 50,000-row pandas
+figure is `validate(cfg, ("marts",))` — every marts check streamed to GX in 25,000-row pandas
 batches, results JSON and Data Docs written — in a child process, so its peak memory is its own.
 Target: wall / 60 s <= 1.0; the peak is reported beside it.
 """
@@ -11,9 +11,11 @@ Target: wall / 60 s <= 1.0; the peak is reported beside it.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from benchmarks.bench_dbt_build import CLIENTS, _config, _warehouse
 from benchmarks.harness import BUILD_DIR, Result, check
@@ -40,10 +42,23 @@ print(json.dumps({"elapsed_s": elapsed, "chunks": result.chunks, "expectations":
 """
 
 
+def _reuse_dbt_bench_extraction(build: Path) -> None:
+    """A copy of the dbt benchmark's warehouse when this one has none: the same practice through
+    the same CSV extraction, without another half hour of extracting it on a busy machine."""
+    mine, theirs = _config(build).warehouse_path, _config(BUILD_DIR / "dbt-build").warehouse_path
+    if not mine.is_file() and theirs.is_file():
+        mine.parent.mkdir(parents=True, exist_ok=True)
+        con = connect(theirs)
+        con.execute("CHECKPOINT")  # everything in the file itself, no WAL left behind to copy
+        con.close()
+        shutil.copy(theirs, mine)
+
+
 def run() -> list[Result]:
     from vp2pd.transform import run_transform
 
     build = BUILD_DIR / "gx-validation"
+    _reuse_dbt_bench_extraction(build)
     warehouse = _warehouse(build)
     cfg = _config(build)
     # The extraction's own verdict goes beside the figure: a failed run leaves only the collections
