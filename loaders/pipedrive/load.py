@@ -19,7 +19,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from loaders.pipedrive import readback
 from loaders.pipedrive.client import PipedriveClient
@@ -140,14 +140,16 @@ class Loader:
         result = LoadResult(self.run_id)
         if resumed:
             result.notes.append(f"resumed run {resumed}")
-        await self.prepare()
         try:
-            for step in STEPS:
-                if not await self.run_step(step, result):
-                    result.status = "stopped_budget"
-                    break
+            if not await self._within_budget(self.prepare, result, "preparing"):
+                result.status = "stopped_budget"
             else:
-                result.status = "completed"
+                for step in STEPS:
+                    if not await self._within_budget(lambda: self.run_step(step, result), result, step.name):
+                        result.status = "stopped_budget"
+                        break
+                else:
+                    result.status = "completed"
         except BaseException as exc:
             result.status = "failed"
             self.ledger.finish_run(self.run_id, "failed", result.as_json()["counts"], f"{type(exc).__name__}: {exc}")
@@ -157,6 +159,22 @@ class Loader:
         result.notes += self.notes
         self.ledger.finish_run(self.run_id, result.status, result.as_json()["counts"], "; ".join(result.notes) or None)
         return result
+
+    async def _within_budget(self, work: Callable[[], Awaitable[Any]], result: LoadResult, where: str) -> bool:
+        """Run `work`; a read the budget refuses (the owners' or fields' read, the resume's read-back)
+        stops the run like a refused create does, or waits for the reset. False: stopped."""
+        while True:
+            try:
+                return await work() is not False
+            except BudgetExhausted:
+                if self.stop_at_budget:
+                    result.notes.append(self._budget_note(where))
+                    return False
+                await self.client.clock.sleep(self.client.ledger.seconds_to_reset() + 1)
+
+    def _budget_note(self, where: str) -> str:
+        return (f"stopped at the daily budget during {where}; run `vp2pd load` after "
+                f"{self.client.ledger.resets_at().isoformat()} to resume")
 
     def _rows(self, step: Step) -> list[dict[str, Any]]:
         rows = read_mart(self.con, step.mart)
@@ -187,8 +205,7 @@ class Loader:
             if budget_stop:
                 if self.stop_at_budget:
                     count.pending = len(pending)
-                    result.notes.append(f"stopped at the daily budget during {step.name}; run `vp2pd load` "
-                                        f"after {self.client.ledger.resets_at().isoformat()} to resume")
+                    result.notes.append(self._budget_note(step.name))
                     return False
                 await self.client.clock.sleep(self.client.ledger.seconds_to_reset() + 1)
         else:
