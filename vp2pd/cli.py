@@ -459,10 +459,11 @@ def estimate(
             cfg = cfg.model_copy(update={"pipedrive": cfg.pipedrive.model_copy(
                 update={k: v for k, v in (("plan", plan), ("seats", seats)) if v})})
         if csv_path is not None:
-            counts, as_of, source = est.export_counts(csv_path, scratch=cfg.customer_build_dir), None, str(csv_path)
+            aliases = cfg.resolve(cfg.visual_practice.csv_aliases) if cfg.visual_practice.csv_aliases else None
+            probe, source = est.probe_export(csv_path, aliases, scratch=cfg.customer_build_dir), str(csv_path)
         else:
-            (counts, as_of), source = run_sync(est.stats_counts(cfg)), "practice/stats"
-        found = est.for_customer(cfg, counts, source=source, as_of=as_of)
+            probe, source = run_sync(est.probe_stats(cfg)), "practice/stats"
+        found = est.for_customer(cfg, probe.counts, source=source, as_of=probe.as_of, probe=probe)
     except (ConfigError, MissingSecret, VPError, ExportError, FileNotFoundError, ValueError) as exc:
         fail(str(exc))
     path = est.write_estimate(cfg, found)

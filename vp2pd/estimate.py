@@ -150,6 +150,7 @@ class Estimate:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # collections with no route
     as_of: str | None = None
+    custom_properties: list[str] = field(default_factory=list)  # client custom-property labels seen
 
     @property
     def total_records(self) -> int:
@@ -176,11 +177,13 @@ class Estimate:
         grade, reasons = self.grade()
         return {"source": self.source, "as_of": self.as_of, "counts": self.counts, "total_records": self.total_records,
                 "collections": [line.as_json() for line in self.lines], "budget": self.budget.as_json(),
-                "decisions": self.decisions, "unknown_collections": self.unknown, "grade": grade,
+                "decisions": self.decisions, "unknown_collections": self.unknown,
+                "custom_properties": self.custom_properties, "grade": grade,
                 "grade_reasons": reasons}
 
 
-def _decisions(counts: Mapping[str, int], rules: MappingRules, documents: DocumentSettings) -> list[dict[str, Any]]:
+def _decisions(counts: Mapping[str, int], rules: MappingRules, documents: DocumentSettings,
+               probe: Probe | None = None) -> list[dict[str, Any]]:
     """The collections present whose mapping is the customer's choice, with each option's tokens."""
     note, file_cost = cost(*CREATE["notes"]), cost(*CREATE["files"])
     n = lambda name: int(counts.get(name, 0))  # noqa: E731
@@ -198,6 +201,16 @@ def _decisions(counts: Mapping[str, int], rules: MappingRules, documents: Docume
     if n("documents"):
         found.append({"collection": "documents", "setting": "documents.download", "chosen": documents.download,
                       "options": {"within_limit": n("documents") * file_cost, "none": 0}})
+    if probe and probe.custom_properties:
+        field_cost = cost("POST", "/api/v2/personFields")
+        found.append({"collection": "clients.custom_properties", "setting": "mapping/confirmed.yml (propose-map, "
+                      "confirm-map)", "chosen": f"{len(probe.custom_properties)} labels to map: "
+                      + ", ".join(probe.custom_properties[:12]) + (" ..." if len(probe.custom_properties) > 12 else ""),
+                      "options": {"Person custom fields": len(probe.custom_properties) * field_cost, "left out": 0}})
+    unmapped = sorted(s for s in (probe.statuses if probe else []) if s not in rules.status_map)
+    if unmapped:
+        found.append({"collection": "clients.status", "setting": "rules.status_map",
+                      "chosen": "not in the map: " + ", ".join(unmapped), "options": {"add them to the map": 0}})
     if n("custom_objects") or n("custom_object_records"):
         found.append({"collection": "custom_objects", "setting": "mapping/confirmed.yml (rule 12)",
                       "chosen": "Projects boards",
@@ -207,8 +220,10 @@ def _decisions(counts: Mapping[str, int], rules: MappingRules, documents: Docume
 
 def estimate(counts: Mapping[str, int], *, plan: str, seats: int, rules: MappingRules | None = None,
              documents: DocumentSettings | None = None, daily_budget: int | None = None,
-             reserve: int | None = None, source: str = "counts", as_of: str | None = None) -> Estimate:
-    """The estimate for these source counts on this account (the importable API; see the module doc)."""
+             reserve: int | None = None, source: str = "counts", as_of: str | None = None,
+             probe: Probe | None = None) -> Estimate:
+    """The estimate for these source counts on this account (the importable API; see the module doc).
+    `probe` (from `probe_stats` / `probe_export`) adds the client custom properties and statuses seen."""
     rules, documents = rules or MappingRules(), documents or DocumentSettings()
     counts = {str(k): int(v) for k, v in counts.items() if k != "practice"}
     lines = _routes(counts, rules, documents)
@@ -225,23 +240,42 @@ def estimate(counts: Mapping[str, int], *, plan: str, seats: int, rules: Mapping
     # The owner match's user list read (pre-flight), counted as one read of 0 rows.
     plan_.objects.append({"object": "users (owner match)", "rows": 0, "token_cost": 0, "create_tokens": 0,
                           "reconcile_reads": 1, "reconcile_tokens": cost(*OWNER_READ)})
-    return Estimate(source, counts, lines, plan_, _decisions(counts, rules, documents), unknown, as_of)
+    return Estimate(source, counts, lines, plan_, _decisions(counts, rules, documents, probe), unknown, as_of,
+                    list(probe.custom_properties) if probe else [])
 
 
-def for_customer(cfg: CustomerConfig, counts: Mapping[str, int], *, source: str, as_of: str | None = None) -> Estimate:
+def for_customer(cfg: CustomerConfig, counts: Mapping[str, int], *, source: str, as_of: str | None = None,
+                 probe: Probe | None = None) -> Estimate:
     """`estimate` with the customer's plan, seats, budget, rules and document settings."""
     p = cfg.pipedrive
     return estimate(counts, plan=p.plan, seats=p.seats, rules=cfg.rules, documents=cfg.documents,
-                    daily_budget=p.daily_budget, reserve=p.reserve_tokens, source=source, as_of=as_of)
+                    daily_budget=p.daily_budget, reserve=p.reserve_tokens, source=source, as_of=as_of, probe=probe)
+
+
+@dataclass
+class Probe:
+    """What the source says beyond its counts: client custom-property labels and statuses seen (the
+    whole Clients file of an export; the first CONTACTS_SAMPLE clients of the API)."""
+
+    counts: dict[str, int]
+    as_of: str | None = None
+    custom_properties: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
 
 
 CONTACTS_SAMPLE = 100  # clients read to extrapolate contacts per client (one API call)
 
 
 async def stats_counts(cfg: CustomerConfig, transport: Any = None) -> tuple[dict[str, int], str | None]:
-    """(counts, as_of) from the practice's `/practice/stats`, with the extractor's API client, plus
-    `client_contacts` extrapolated from the contacts of the first CONTACTS_SAMPLE clients (contacts
-    become Persons but the stats do not count them)."""
+    """(counts, as_of) from the practice's `/practice/stats` (see `probe_stats`)."""
+    found = await probe_stats(cfg, transport)
+    return found.counts, found.as_of
+
+
+async def probe_stats(cfg: CustomerConfig, transport: Any = None) -> Probe:
+    """Counts from `/practice/stats`, with the extractor's API client, plus `client_contacts`
+    extrapolated from the contacts of the first CONTACTS_SAMPLE clients (contacts become Persons but
+    the stats do not count them), and those clients' custom-property labels and statuses."""
     from extractors.visual_practice.api.client import VPClient
     from vp2pd.secrets import vp_api_key
 
@@ -250,11 +284,14 @@ async def stats_counts(cfg: CustomerConfig, transport: Any = None) -> tuple[dict
                         timeout_s=vp.timeout_s, max_retries=vp.max_retries, transport=transport) as client:
         stats = await client.get_json("practice/stats")
         counts = {str(k): int(v) for k, v in stats["counts"].items()}
+        page: list[dict[str, Any]] = []
         if counts.get("clients"):
             page = (await client.get_json("clients", params={"per_page": CONTACTS_SAMPLE})).get("clients", [])
             named = sum(1 for c in page for contact in (c.get("contacts") or []) if contact.get("name"))
             counts["client_contacts"] = math.ceil(named * counts["clients"] / len(page)) if page else 0
-    return counts, stats.get("as_of")
+    labels = sorted({str(k) for c in page for k in (c.get("custom_properties") or {})})
+    statuses = sorted({str(c["status"]).strip().lower() for c in page if c.get("status")})
+    return Probe(counts, stats.get("as_of"), labels, statuses)
 
 
 def _count_records(data: bytes, distinct_first: bool = False) -> int:
@@ -271,6 +308,26 @@ def _count_records(data: bytes, distinct_first: bool = False) -> int:
 
 
 def export_counts(export_path: Path, aliases: Path | None = None, scratch: Path | None = None) -> dict[str, int]:
+    """Source counts from a CSV export (see `probe_export`)."""
+    return probe_export(export_path, aliases, scratch).counts
+
+
+def _clients_profile(data: bytes, encoding: str, spec: Any) -> tuple[list[str], list[str]]:
+    """(custom-property labels, distinct statuses) of an export's Clients file."""
+    from extractors.visual_practice.export.aliases import normalise_label
+
+    text = data.decode("utf-8-sig" if encoding.startswith("utf-8") else "cp1252", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, [])
+    prefix = (spec.custom_prefix or "").casefold()
+    labels = sorted(h[len(prefix):].strip() for h in header if prefix and h.casefold().startswith(prefix))
+    status = [i for i, h in enumerate(header)
+              if any(t.kind == "field" and t.column == "status" for t in spec.columns.get(normalise_label(h), ()))]
+    statuses = {row[i].strip().lower() for row in reader for i in status if i < len(row) and row[i].strip()}
+    return labels, sorted(statuses)
+
+
+def probe_export(export_path: Path, aliases: Path | None = None, scratch: Path | None = None) -> Probe:
     """Source counts from a CSV export (folder or zip): the data rows of each collection's main
     file. Nested invoice lines and payments are parts of their invoice, not records; contacts
     become Persons, so their rows are counted as `client_contacts`; the CustomObjects file has a row
@@ -278,19 +335,25 @@ def export_counts(export_path: Path, aliases: Path | None = None, scratch: Path 
     import tempfile
 
     from extractors.visual_practice.export.aliases import load_aliases
+    from extractors.visual_practice.export.encoding import detect_encoding
     from extractors.visual_practice.export.files import open_export
 
     table = load_aliases(aliases)
     counts: dict[str, int] = {}
+    labels: list[str] = []
+    statuses: list[str] = []
     with open_export(export_path, scratch or Path(tempfile.gettempdir())) as export:
         for stem, file in sorted(export.files.items()):
             spec = table.spec_for(file.stem)
             if spec is None or (spec.nest and spec.nest != "contacts"):
                 continue
             name = "client_contacts" if spec.nest == "contacts" else spec.collection.name
-            rows = _count_records(file.path.read_bytes(), distinct_first=name == "custom_objects")
+            data = file.path.read_bytes()
+            rows = _count_records(data, distinct_first=name == "custom_objects")
             counts[name] = counts.get(name, 0) + rows
-    return counts
+            if name == "clients" and not spec.nest:
+                labels, statuses = _clients_profile(data, detect_encoding(file.path), spec)
+    return Probe(counts, None, labels, statuses)
 
 
 def tables(est: Estimate) -> list[Any]:

@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from vp2pd.config import MappingRules
-from vp2pd.estimate import estimate, export_counts, for_customer, stats_counts, write_estimate
+from vp2pd.estimate import (estimate, export_counts, for_customer, probe_export, probe_stats, stats_counts,
+                             write_estimate)
 
 COUNTS = {"clients": 1000, "organizations": 10, "appointments": 5000, "invoices": 2000, "appointment_notes": 1500,
           "documents": 300, "services": 20, "service_contracts": 100, "service_records": 400, "staff": 8, "claims": 50}
@@ -132,6 +133,23 @@ def test_counts_from_stats_and_from_the_export_agree(practice_factory: Callable[
         assert n == stats[name], name
     assert {"automations", "templates", "reports"}.isdisjoint(from_export)
     assert {"clients", "appointments", "invoices", "documents"} <= set(from_export)
+    # What the export and the API's first page of clients say beyond counts: custom properties
+    # (Person custom fields to map) and statuses; a status outside rules.status_map is a decision.
+    probe = probe_export(practice / "export")
+    con_labels = sorted({k for doc in store.list("clients", per_page=1000)[0]
+                         for k in (json.loads(doc).get("custom_properties") or {})})
+    assert probe.custom_properties == con_labels and con_labels
+    api_probe = run_sync(probe_stats(cfg, transport=httpx.ASGITransport(app=app)))
+    statuses = {json.loads(doc)["status"].strip().lower() for doc in store.list("clients", per_page=1000)[0]}
+    assert api_probe.custom_properties == con_labels and set(api_probe.statuses) == statuses  # < 100 clients
+    assert set(probe.statuses) <= statuses and "active" in probe.statuses
+    rules = cfg.rules.model_copy(update={"status_map": {"active": "Active"}})
+    decisions = {d["collection"]: d for d in estimate(probe.counts, plan="growth", seats=1, rules=rules,
+                                                     probe=probe).decisions}
+    # Each label a Person custom field: POST /api/v2/personFields costs 5.
+    assert decisions["clients.custom_properties"]["options"]["Person custom fields"] == 5 * len(con_labels)
+    assert decisions["clients.status"]["chosen"] == "not in the map: " + ", ".join(
+        s for s in sorted(probe.statuses) if s != "active")
     est = for_customer(cfg, stats, source="practice/stats", as_of=as_of)
     path = write_estimate(cfg, est)
     assert path == cfg.reports_dir / "estimate.json" and '"grade": "Standard"' in path.read_text()
