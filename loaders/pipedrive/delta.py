@@ -65,12 +65,36 @@ def extract_and_transform(cfg: Any, *, exclude: str | None = None, **extract: An
     from vp2pd.transform import TransformFailed, run_transform
 
     extracted = run_extraction(cfg, incremental=True, **extract)
+    changes = {r.collection: {"inserted": r.counts.inserted, "updated": r.counts.updated, "deleted": r.deleted}
+               for r in extracted.reports if r.counts.inserted or r.counts.updated or r.deleted}
+    if not changes and marts_current(cfg):  # nothing new since the marts were built: dbt would rebuild the same
+        return {"extraction_run": extracted.run_id, "changes": changes, "rebuilt": False}
     built = run_transform(cfg, exclude=exclude)
     if not built.success:
         raise TransformFailed("dbt build failed after the incremental extraction:\n" + "\n".join(built.failures))
-    changes = {r.collection: {"inserted": r.counts.inserted, "updated": r.counts.updated, "deleted": r.deleted}
-               for r in extracted.reports if r.counts.inserted or r.counts.updated or r.deleted}
-    return {"extraction_run": extracted.run_id, "changes": changes}
+    return {"extraction_run": extracted.run_id, "changes": changes, "rebuilt": True}
+
+
+def marts_current(cfg: Any) -> bool:
+    """The marts were built (from the map now confirmed) after the last extraction that changed a row."""
+    import json
+    from datetime import datetime
+
+    from vp2pd.mapping.gate import built_path
+    from vp2pd.warehouse import connect
+
+    path = built_path(cfg)
+    if not path.is_file():
+        return False
+    built_at = datetime.fromisoformat(json.loads(path.read_text(encoding="utf-8"))["built_at"])
+    con = connect(cfg.warehouse_path, read_only=True)
+    try:
+        last = con.execute("select max(r.finished_at) from raw_visual_practice._runs r join "
+                           "raw_visual_practice._extract_report e using (run_id) where coalesce(e.inserted, 0) "
+                           "+ coalesce(e.updated, 0) + coalesce(e.deleted, 0) > 0").fetchone()[0]
+    finally:
+        con.close()
+    return last is None or built_at.replace(tzinfo=None) > last  # both UTC (the raw layer's are naive)
 
 
 def update_route(client: PipedriveClient, step: Step, pid: str, body: dict[str, Any]) -> tuple[str, str]:
@@ -132,10 +156,12 @@ class Delta:
             result.deletions.append(self._deletion(step, key, mapped[key]))
             count["deleted_in_source"] += 1
         baseline = ledger.baselines(step.name)
+        created_now = {k for (k,) in loader.con.execute("select source_key from ledger.id_map where object = ? and "
+                                                        "run_id = ?", [step.name, result.run_id]).fetchall()}
         changed: list[tuple[dict[str, Any], str, dict[str, Any], str]] = []
         for row in rows:
             pid = mapped.get(row["natural_key"])
-            if pid is None:
+            if pid is None or row["natural_key"] in created_now:  # not mapped, or just created by this run
                 continue
             try:
                 body = loader.body(step, row)

@@ -98,6 +98,8 @@ async def test_delta_writes_exactly_the_changes_once_and_its_rollback_restores_t
     assert first.status == "completed", first.notes
     assert env.rows("select kind, status from ledger.runs where run_id = ?", [first.run_id]) == [("delta", "completed")]
     created = {o["object"]: o["created"] for o in first.objects}
+    persons = env.rows("select count(*) from pipedrive.pipedrive__persons")[0][0]
+    assert next(o["unchanged"] for o in first.objects if o["object"] == "persons") == persons - 3
     assert created["persons"] == 1 and sum(created.values()) == 1
     assert sorted((u["source_key"], tuple(u["fields"])) for u in first.updates) == [
         ("clients:100111", ("Pronouns",)), ("clients:100153", ("phones",))]
@@ -122,7 +124,8 @@ async def test_delta_writes_exactly_the_changes_once_and_its_rollback_restores_t
 
     # A second delta with no source change: nothing read back, nothing written.
     vp.clock.advance(3600)
-    vp.pick_up()
+    again = vp.pick_up()
+    assert again["changes"] == {} and again["rebuilt"] is False  # the marts are current: no dbt build
     writes = await write_calls(env)
     second = await delta(env)
     assert second.status == "completed" and second.writes == 0 and second.updates == []
