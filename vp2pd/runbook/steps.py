@@ -369,7 +369,8 @@ def reconcile(customer: str) -> Outcome:
                                Table("Per-field mismatches", found["mismatches"], bar="mismatches"),
                                Table("Accounting: migrated + skipped + quarantined = extracted", found["accounting"],
                                      bar="extracted", label="source_collection")],
-                       data={"ok": found["ok"], "mismatches": mismatches, "accounting": found["accounting"],
+                       data={"ok": found["ok"], "mismatches": mismatches, "objects": found["objects"],
+                             "accounting": found["accounting"],
                              "report": str(page)})
 
     return _guard("reconcile", body)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Any
-
 from vp2pd.aio import run_sync
 from vp2pd.config import CustomerConfig
 from vp2pd.runbook.display import Outcome, Table
@@ -29,46 +27,32 @@ def delta_available() -> bool:
 
 
 def sample_outcome(cfg: CustomerConfig, sample_size: int, decision: str) -> Outcome:
-    """The sample load (a `sample` run of the exactly-once loader), read back and diffed field by
-    field. A clean diff gets `decision` (keep: the full load skips these records; rollback); a diff
-    with mismatches stops the run for a person to look at."""
+    """The sample load (`vp2pd load --sample`), read back and diffed field by field. A clean diff gets
+    `decision` (keep: the full load skips these records; rollback); a diff with mismatches stops the
+    run with the sample awaiting a person's decision (`vp2pd sample-decision`)."""
     from loaders.pipedrive import commands
-    from loaders.pipedrive.sample import decide, run_sample
 
-    map_hash = commands.map_gate(cfg)
-
-    async def go() -> tuple[dict[str, Any], dict[str, Any] | None]:
-        async with commands.session(cfg) as (client, ledger):
-            result = await run_sample(client, ledger, cfg.home, sample_size, currency=cfg.currency, map_hash=map_hash)
-            data = result.as_json()
-            decided = None
-            if decision and result.status == "completed" and not data["mismatches"]:
-                decided = await decide(client, ledger, result.run_id, decision)
-            return data, decided
-
-    data, decided = run_sync(go())
-    data["decision"] = decided["decision"] if decided else None
-    mismatching = [r for r in data["diff"] if not r.get("match", True)]
-    ok = data["status"] == "completed" and not mismatching
-    rows = sum(c.get("rows", 0) for c in data["load"].get("counts", {}).values())
-    return Outcome("sample", f"sample run {data['run_id']}: {rows} records, {len(mismatching)} field mismatches, "
-                             f"decision {data['decision'] or 'pending'}",
-                   ok=ok, problem=None if ok else f"sample {data['status']}, {len(mismatching)} field mismatches: "
-                                                  f"review the diff, then decide keep or rollback",
-                   tables=[Table("Sample diff per object and field", summary_rows(data)),
+    data, page, csv_path = run_sync(commands.sample(cfg, sample_size))
+    mismatches = int(data.get("mismatches") or 0)
+    ok = data["status"] == "completed" and not mismatches
+    if ok and decision:
+        made = run_sync(commands.sample_decision(cfg, decision, data["run_id"]))
+        data["decision"] = made["decision"]
+    rows = sum(c.get("rows", 0) for c in (data.get("load") or {}).get("counts", {}).values())
+    mismatching = [r for r in data.get("diff", []) if not r.get("match", True)]
+    data.update(report=str(page), csv=str(csv_path))
+    return Outcome("sample", f"sample run {data['run_id']}: {rows} records, {mismatches} field mismatches, "
+                             f"decision {data.get('decision') or 'pending'}; diff {page}",
+                   ok=ok, problem=None if ok else f"sample {data['status']}, {mismatches} field mismatches: review "
+                                                  f"{page}, then `vp2pd sample-decision --keep` or `--rollback`",
+                   tables=[Table("Sample diff per object and field", data.get("summary") or []),
                            Table("Mismatching fields (first 50)", mismatching[:50])],
                    data=data)
 
 
-def summary_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = data.get("summary")
-    return rows if isinstance(rows, list) else []
-
-
 def delta_outcome(cfg: CustomerConfig, dry_run: bool) -> Outcome:
-    """Incremental extraction, marts rebuilt, then creates, updates and deletions sent (a `delta` run)."""
+    """`vp2pd delta`: incremental extraction, marts rebuilt, then creates, updates and deletions sent."""
     from loaders.pipedrive import commands
-    from loaders.pipedrive.delta import extract_and_transform, run_delta
 
     if dry_run:  # an incremental extraction writes the warehouse: a dry run shows where it would start
         from vp2pd.runbook.steps import _rows
@@ -77,23 +61,16 @@ def delta_outcome(cfg: CustomerConfig, dry_run: bool) -> Outcome:
             if cfg.warehouse_path.is_file() else []
         return Outcome("delta", f"dry run: the next pickup starts at the watermarks of {len(marks)} stream(s)",
                        tables=[Table("Watermarks (the next delta starts here)", marks)])
-    extracted = extract_and_transform(cfg)
-    map_hash = commands.map_gate(cfg)
-
-    async def go() -> dict[str, Any]:
-        async with commands.session(cfg) as (client, ledger):
-            return (await run_delta(client, ledger, cfg.home, currency=cfg.currency, map_hash=map_hash)).as_json()
-
-    data = run_sync(go())
-    data["extraction"] = data.get("extraction") or extracted
+    data, page = run_sync(commands.delta(cfg))
     ok = data["status"] == "completed" and not data["rejections"]
-    changes = [{"collection": k, **v} for k, v in extracted.get("changes", {}).items()]
-    return Outcome("delta", f"delta run {data['run_id']}: {data['status']}, {data['writes']} writes",
-                   ok=ok, problem=None if ok else f"delta {data['status']}, {len(data['rejections'])} rejected",
+    changes = [{"collection": k, **v} for k, v in (data.get("extraction") or {}).get("changes", {}).items()]
+    return Outcome("delta", f"delta run {data['run_id']}: {data['status']}, {data['writes']} writes; {page}",
+                   ok=ok, problem=None if ok else f"delta {data['status']}, {len(data['rejections'])} rejected "
+                                                  f"(see {page})",
                    tables=[Table("Changed in Visual Practice", changes),
                            Table("Sent to Pipedrive per object", data["objects"]),
                            Table("Deleted at the source (decision)", data["deletions"]),
-                           Table("Rejected", data["rejections"])], data=data)
+                           Table("Rejected", data["rejections"])], data={**data, "report": str(page)})
 
 
 def migration_report(cfg: CustomerConfig, run_id: str, folder: Path) -> Path | None:
