@@ -93,7 +93,7 @@ def _by_reason(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         key = (str(r.get("reason")), str(r.get("source_collection")))
         counts[key] = counts.get(key, 0) + 1
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])
-    return [{"reason": k[0], "collection": k[1], "records": n} for k, n in ranked]
+    return [{"reason": k[0], "collection": k[1], "records": n, "label": f"{k[0]} ({k[1]})"} for k, n in ranked]
 
 
 class Report:
@@ -347,13 +347,14 @@ def _skipped(r: Report, wh: sources.Warehouse | None) -> None:
                 f"{len(reported):,} sent but reported for attention. Full lists: "),
              f"<p>{_link(r.folder / 'skipped.csv', r.folder, 'skipped.csv')} "
              f"{_link(r.folder / 'quarantined.csv', r.folder, 'quarantined.csv')}</p>",
-             svg.bars(reasons, "reason", ["records"], title="skipped records per reason"), _t(reasons, bar="records")]
+             svg.bars(reasons, "label", ["records"], title="skipped records per reason (collection)"),
+             _t([{k: v for k, v in x.items() if k != "label"} for x in reasons], bar="records")]
     for reason in dict.fromkeys(s["reason"] for s in sent_skipped):
         parts.append(_paged([s for s in sent_skipped if s["reason"] == reason], f"skipped: {reason}", "skipped.csv"))
     parts.append("<h3>Quarantined (could not land or Pipedrive refused)</h3>")
     parts.append(_paged(quarantined, "quarantined", "quarantined.csv") if quarantined else _p("none"))
     parts.append("<h3>Sent, reported for attention</h3>")
-    parts.append(_t(_by_reason(reported), bar="records"))
+    parts.append(_t([{k: v for k, v in x.items() if k != "label"} for x in _by_reason(reported)], bar="records"))
     for reason in dict.fromkeys(s["reason"] for s in reported):
         parts.append(_paged([s for s in reported if s["reason"] == reason], f"reported: {reason}", "skipped.csv"))
     r.data["skipped"], r.data["quarantined"] = len(sent_skipped), len(quarantined)
@@ -364,7 +365,7 @@ def _tokens(r: Report, wh: sources.Warehouse | None) -> None:
     spend = sources.token_spend(wh, r.run_id) if wh else None
     if not spend or not spend["per_run"]:
         return r.not_run("tokens", "Token spend", "a setup or load (the ledger records each write's tokens)")
-    points = [(t["minute"], float(t["cumulative"])) for t in spend["timeline"]]
+    points = [(t["at"], float(t["cumulative"])) for t in spend["timeline"]]
     r.add("tokens", "Token spend",
           _p(f"Write tokens the ledger recorded ({spend['scope']}); list reads are in the pre-flight budget.")
           + svg.line(points, title="cumulative tokens") + svg.bars(spend["per_object"], "object", ["tokens"],

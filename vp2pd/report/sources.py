@@ -124,9 +124,12 @@ def accounting(wh: Warehouse) -> list[dict[str, Any]] | None:
     return _accounting(wh)  # type: ignore[arg-type] - it needs only `.con` and `.rows`
 
 
+MAX_POINTS = 300
+
+
 def token_spend(wh: Warehouse, run_id: str | None) -> dict[str, Any] | None:
     """Tokens of the writes the ledger recorded (every intent carries its x-token-cost): per run and
-    object, and cumulative over time (per minute) for the chart."""
+    object, and cumulative over time (per second, at most MAX_POINTS points) for the chart."""
     if not wh.has("ledger.intents", "ledger.runs"):
         return None
     per_run = wh.rows("select r.run_id, r.kind, r.status, count(i.op_id) as calls, "
@@ -136,8 +139,11 @@ def token_spend(wh: Warehouse, run_id: str | None) -> dict[str, Any] | None:
     scope, params = ("where run_id = ?", [run_id]) if known else ("", [])
     per_object = wh.rows(f"select object, count(*) as calls, coalesce(sum(tokens), 0) as tokens from ledger.intents "
                          f"{scope} group by object order by tokens desc, object", params)
-    timeline = wh.rows(f"select strftime(date_trunc('minute', created), '%Y-%m-%d %H:%M') as minute, "
-                       f"sum(coalesce(sum(tokens), 0)) over (order by date_trunc('minute', created)) as cumulative "
-                       f"from ledger.intents {scope} group by date_trunc('minute', created) order by 1", params)
+    timeline = wh.rows(f"select strftime(date_trunc('second', created), '%Y-%m-%d %H:%M:%S') as at, "
+                       f"sum(coalesce(sum(tokens), 0)) over (order by date_trunc('second', created)) as cumulative "
+                       f"from ledger.intents {scope} group by date_trunc('second', created) order by 1", params)
+    if len(timeline) > MAX_POINTS:  # every k-th second and the last: the line's shape, not every point
+        step = -(-len(timeline) // MAX_POINTS)
+        timeline = timeline[::step] + ([timeline[-1]] if (len(timeline) - 1) % step else [])
     return {"scope": run_id if scope else "all runs", "per_run": per_run, "per_object": per_object,
             "timeline": timeline}

@@ -21,7 +21,7 @@ def bars(rows: Sequence[dict[str, Any]], label: str, series: Sequence[str], *, t
         return ""
     totals = [sum(float(r.get(s) or 0) for s in series) for r in rows]
     top = max(totals) or 1.0
-    line, left, head = 20, 200, 22 + (18 if len(series) > 1 else 0)
+    line, left, head = 20, 270, 22 + (18 if len(series) > 1 else 0)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{left + width + 90}" '
            f'height="{head + line * len(rows) + 6}" font-family="sans-serif" font-size="12">']
     if title:
@@ -34,7 +34,7 @@ def bars(rows: Sequence[dict[str, Any]], label: str, series: Sequence[str], *, t
             x += 24 + 7 * len(s)
     for n, (row, total) in enumerate(zip(rows, totals)):
         y = head + n * line
-        out.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{escape(str(row.get(label))[:30])}</text>')
+        out.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{escape(str(row.get(label))[:42])}</text>')
         x = float(left)
         for i, s in enumerate(series):
             w = width * float(row.get(s) or 0) / top
