@@ -47,14 +47,16 @@ def test_default_rules_on_growth_one_seat() -> None:
     # files: 300 x 10 = 3000; ceil(300/100) = 3 reads x 20 = 60.
     assert (objects["files"]["create_tokens"], objects["files"]["reconcile_tokens"]) == (3000, 60)
     b = data["budget"]
-    # creates 55+100+5040+100 (products 20x5)+500 (deals 100x5)+2000 (deal products 400x5)+25000+20000+3000 = 55795
-    # reads 10+20+30+10+10+10+100+80+60 + 20 (the owner match's user list) = 350 -> 56145
-    assert b["total_tokens"] == 56_145
+    # deal products (upper bound): 400 records + 100 contracts = 500 x 5 = 2500, 1 read.
+    assert (objects["deal_products"]["rows"], objects["deal_products"]["create_tokens"]) == (500, 2500)
+    # creates 55+100+5040+100 (products 20x5)+500 (deals 100x5)+2500+25000+20000+3000 = 56295
+    # reads 10+20+30+10+10+10+100+80+60 + 20 (the owner match's user list) = 350 -> 56645
+    assert b["total_tokens"] == 56_645
     assert (b["daily_budget"], b["usable_per_day"]) == (60_000, 57_000)
-    assert b["days"] == 1  # ceil(56145 / 57000)
-    # calls: creates 11+10+1008+20+100+400+5000+2000+300 = 8849, reads 1+1+3+1+1+1+10+4+3+1 = 26 -> 8875
-    # wall time at 40 requests per 2 s = 20/s: 8875 / 20 = 443.75 -> 443.8 s
-    assert (b["requests"], b["wall_time_s"]) == (8875, 443.8)
+    assert b["days"] == 1  # ceil(56645 / 57000)
+    # calls: creates 11+10+1008+20+100+500+5000+2000+300 = 8949, reads 1+1+3+1+1+1+10+4+3+1 = 26 -> 8975
+    # wall time at 40 requests per 2 s = 20/s: 8975 / 20 = 448.75 -> 448.8 s
+    assert (b["requests"], b["wall_time_s"]) == (8975, 448.8)
     assert data["total_records"] == 10_388  # the sum of COUNTS
     assert data["grade"] == "Standard"
     decisions = {d["collection"]: d for d in data["decisions"]}
@@ -72,18 +74,18 @@ def test_choices_change_the_plan_and_lite_makes_it_complex() -> None:
     # notes: 1500 SOAP + min(2000, 1000) = 2500 rows x 10 = 25000; ceil(2500/500) = 5 reads x 20 = 100.
     assert (notes["rows"], notes["create_tokens"], notes["reconcile_tokens"]) == (2500, 25_000, 100)
     b = data["budget"]
-    # 56145 - 20000 - 80 (invoice notes before) + 25000 + 100 = 61165 tokens.
-    assert b["total_tokens"] == 61_165
-    # Lite x 1: 30,000 a day, 28,500 usable -> ceil(61165 / 28500) = 3 days: Complex.
+    # 56645 - 20000 - 80 (invoice notes before) + 25000 + 100 = 61665 tokens.
+    assert b["total_tokens"] == 61_665
+    # Lite x 1: 30,000 a day, 28,500 usable -> ceil(61665 / 28500) = 3 days: Complex.
     assert (b["usable_per_day"], b["days"]) == (28_500, 3)
-    # calls 8875 - 2000 - 4 + 2500 + 5 = 9376; Lite bursts 20 per 2 s = 10/s -> 937.6 s.
-    assert (b["requests"], b["wall_time_s"]) == (9376, 937.6)
+    # calls 8975 - 2000 - 4 + 2500 + 5 = 9476; Lite bursts 20 per 2 s = 10/s -> 947.6 s.
+    assert (b["requests"], b["wall_time_s"]) == (9476, 947.6)
     assert data["grade"] == "Complex"
     assert "3 days" in data["grade_reasons"][0]
 
 
 def test_bought_budget_and_reserve_are_honoured() -> None:
-    # 100,000 tokens bought, 0 reserve: 56145 fits in one day.
+    # 100,000 tokens bought, 0 reserve: 56645 fits in one day.
     b = estimate(COUNTS, plan="lite", seats=1, daily_budget=100_000, reserve=0).as_json()["budget"]
     assert (b["daily_budget"], b["usable_per_day"], b["days"]) == (100_000, 100_000, 1)
 
