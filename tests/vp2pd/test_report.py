@@ -223,3 +223,11 @@ def test_long_lists_are_paged_and_capped_with_every_row_in_the_csv(cfg: Customer
     assert "<summary>rows 5–6</summary>" in page and "<summary>rows 7–8</summary>" not in page
     rows = list(csv.DictReader(io.StringIO((path.parent / "skipped.csv").read_text(encoding="utf-8-sig"))))
     assert sum(r["reason"] == "cancelled" for r in rows) == 10
+
+
+def test_a_run_that_stopped_before_extraction_still_gets_its_report(cfg: CustomerConfig) -> None:
+    path = build_report(cfg, "r-0")  # no warehouse, no reports: every section says what to run
+    page = path.read_text(encoding="utf-8")
+    for hint in ("vp2pd extract -c demo", "vp2pd transform -c demo", "a load (the ledger)", "vp2pd load -c demo"):
+        assert f"Not run yet: {hint}" in page, hint
+    assert not (path.parent / "skipped.csv").exists()  # no list was made, none pretended
