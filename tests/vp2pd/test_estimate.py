@@ -10,6 +10,7 @@ Growth x 1 seat: 30,000 x 2 x 1 = 60,000 tokens a day, 5% reserve -> 57,000 usab
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -129,6 +130,10 @@ def test_counts_from_stats_and_from_the_export_agree(practice_factory: Callable[
                 for c in json.loads(doc).get("contacts") or [] if c.get("name"))
     assert contacts == named > 0
     from_export = export_counts(practice / "export")
+    # The same export as a zip (unpacked to a scratch folder, removed after) counts the same.
+    zipped = Path(shutil.make_archive(str(tmp_path / "export"), "zip", practice / "export"))
+    assert export_counts(zipped, scratch=tmp_path / "scratch") == from_export
+    assert list((tmp_path / "scratch").iterdir()) == []
     # The export holds every data collection; configuration (automations, templates, reports) is never in it.
     assert from_export.pop("client_contacts") == named  # the ClientContacts rows
     for name, n in from_export.items():
