@@ -231,3 +231,12 @@ def test_a_run_that_stopped_before_extraction_still_gets_its_report(cfg: Custome
     for hint in ("vp2pd extract -c demo", "vp2pd transform -c demo", "a load (the ledger)", "vp2pd load -c demo"):
         assert f"Not run yet: {hint}" in page, hint
     assert not (path.parent / "skipped.csv").exists()  # no list was made, none pretended
+
+
+def test_charts_escape_labels_and_survive_odd_values() -> None:
+    from vp2pd.report import svg
+
+    chart = svg.bars([{"name": EVIL, "n": "n/a"}, {"name": "b", "n": 3}], "name", ["n"], title="<t>")
+    assert "<script" not in chart and "&lt;script&gt;" in chart and "&lt;t&gt;" in chart
+    assert 'width="0.0"' not in chart and chart.count("<rect") == 1  # the non-number draws no bar
+    assert svg.line([("a", 1.0)]) == "" and "polyline" in svg.line([("a", 1.0), ("b", 5.0)])

@@ -6,10 +6,24 @@ offline, and in an HTML page mailed to an analyst. Every label is HTML-escaped (
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as _escape
 from typing import Any, Sequence
 
+from vp2pd.secrets import redact
+
 PALETTE = ("#4a7", "#d84", "#c44", "#888", "#47a", "#a6c")
+
+
+def escape(value: Any) -> str:
+    return _escape(redact(str(value)))
+
+
+def _num(value: Any) -> float:
+    """A bar's length: numbers as they are, anything else (None, a note) as 0 rather than a crash."""
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def bars(rows: Sequence[dict[str, Any]], label: str, series: Sequence[str], *, title: str = "",
@@ -19,7 +33,7 @@ def bars(rows: Sequence[dict[str, Any]], label: str, series: Sequence[str], *, t
     rows = [r for r in rows][:max_rows]
     if not rows:
         return ""
-    totals = [sum(float(r.get(s) or 0) for s in series) for r in rows]
+    totals = [sum(_num(r.get(s)) for s in series) for r in rows]
     top = max(totals) or 1.0
     line, left, head = 20, 270, 22 + (18 if len(series) > 1 else 0)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{left + width + 90}" '
@@ -37,10 +51,10 @@ def bars(rows: Sequence[dict[str, Any]], label: str, series: Sequence[str], *, t
         out.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{escape(str(row.get(label))[:42])}</text>')
         x = float(left)
         for i, s in enumerate(series):
-            w = width * float(row.get(s) or 0) / top
+            w = width * _num(row.get(s)) / top
             if w > 0:
                 out.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{line - 6}" '
-                           f'fill="{PALETTE[i % len(PALETTE)]}"><title>{escape(s)}: {float(row.get(s) or 0):,.0f}'
+                           f'fill="{PALETTE[i % len(PALETTE)]}"><title>{escape(s)}: {_num(row.get(s)):,.0f}'
                            f'</title></rect>')
             x += w
         out.append(f'<text x="{x + 4:.1f}" y="{y + 12}">{total:,.0f}</text>')
