@@ -100,12 +100,12 @@ async def decide(env: Env, decision: str, run_id: str | None = None) -> dict[str
         ledger.close()
 
 
-async def delta(env: Env):
+async def delta(env: Env, **options: Any):
     from loaders.pipedrive.delta import run_delta
 
     ledger = env.ledger()
     try:
-        async with client_for(env) as client:
+        async with client_for(env, **options) as client:
             return await run_delta(client, ledger, env.home, currency="CAD")
     finally:
         ledger.close()

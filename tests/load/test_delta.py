@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from loaders.pipedrive.delta import extract_and_transform
+from loaders.pipedrive.retry import Hooks
 from loaders.pipedrive.rollback import run_rollback
 from sandbox.visual_practice.app import create_app
 from sandbox.visual_practice.settings import SandboxSettings
@@ -142,6 +143,44 @@ async def test_delta_writes_exactly_the_changes_once_and_its_rollback_restores_t
         ledger.close()
     assert (undone.deleted, undone.restored) == (1, 2)
     assert without_update_times(live_account(await export(env))) == without_update_times(loaded)
-    # The source still holds the changes: the next delta applies them again, from the restored baseline.
-    third = await delta(env)
-    assert third.writes == 3 and len(third.updates) == 2
+    # The source still holds the changes: the next delta applies them again, from the restored baseline —
+    # and dies as the first PATCH's answer arrives, before the ledger hears of it.
+    writes = await write_calls(env)
+    with pytest.raises(Crash):
+        await delta(env, hooks=Hooks(after_response=crash_on_first_patch()))
+    crashed = env.rows("select run_id, status from ledger.runs where kind = 'delta' order by started desc limit 1")[0]
+    assert crashed[1] == "failed"
+    in_doubt = env.rows("select source_key from ledger.operations where run_id = ? and method = 'PATCH' and "
+                        "status = 'intent'", [crashed[0]])
+    assert len(in_doubt) == 1
+    resumed = await delta(env)  # resumes that run: the landed PATCH is recognised by read-back, not re-sent
+    assert resumed.run_id == crashed[0] and resumed.status == "completed"
+    assert await write_calls(env) - writes == 3  # the create and the two PATCHes, each once
+    assert env.rows("select status from ledger.operations where op_id in (select op_id from ledger.intents "
+                    "where run_id = ? and source_key = ? and method = 'PATCH')", [crashed[0], in_doubt[0][0]]) == [
+        ("resolved",)]
+    changed_now = live_account(await export(env))
+    assert person_in_pipedrive(changed_now, mapped["clients:100153"])["phones"][0]["value"] == "+16135550199"
+    ledger = env.ledger()
+    try:
+        async with client_for(env) as client:
+            undone = await run_rollback(client, ledger, [crashed[0]])
+    finally:
+        ledger.close()
+    assert (undone.deleted, undone.restored) == (1, 2)  # the resolved PATCH's before-image restored too
+    assert without_update_times(live_account(await export(env))) == without_update_times(loaded)
+
+
+class Crash(Exception):
+    pass
+
+
+def crash_on_first_patch() -> Callable[..., None]:
+    seen = {"patches": 0}
+
+    def after_response(info: Any, response: Any, error: Any) -> None:
+        if info.method == "PATCH" and response is not None:
+            seen["patches"] += 1
+            if seen["patches"] == 1:
+                raise Crash("killed after Pipedrive answered the update, before the ledger write")
+    return after_response
