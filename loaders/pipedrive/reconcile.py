@@ -1,10 +1,13 @@
 """`vp2pd reconcile`: read every migrated object back and compare it with the marts, in SQL.
 
-Pipedrive's side comes from list reads only (500 a page; v1 files 100), into `reconcile.actual`
-(object, pipedrive id, field, value) and `reconcile.present`; the marts' side is the body the load
-sends for each row (`Loader.body`, so the comparison and the load cannot disagree about shapes) in
-`reconcile.expected`. Values are canonical JSON; Pipedrive's answer is projected onto the shape
-sent (the keys of an object we sent, an option id, a link's id), nothing else is compared.
+Pipedrive's side comes from list reads only (500 a page; v1 files 100), into `reconcile.present`
+(every live record) and `reconcile.records`: one row per migrated record with the body the load
+sends for its mart row (`Loader.body`, so the comparison and the load cannot disagree about shapes)
+and Pipedrive's record projected onto that body's shape (the keys of an object we sent, an option
+id, a link's id; nothing else is compared), both as canonical JSON. The projection needs the
+expected body anyway, so read-back pairs the two as it reads, and the comparison (`field_mismatches`)
+is one scan: records whose canonical bodies are equal match in every field; only the others are
+compared field by field in SQL, to count and show the mismatches per field.
 """
 
 from __future__ import annotations
@@ -102,10 +105,7 @@ async def run_reconcile(client: PipedriveClient, ledger: Ledger, home: Path, *, 
     await loader.prepare()
     assert loader.shaper is not None
     con = ledger.con
-    con.execute("create schema if not exists reconcile;"
-                "create or replace table reconcile.expected (object varchar, source_key varchar, field varchar, value varchar);"
-                "create or replace table reconcile.actual (object varchar, pipedrive_id varchar, field varchar, value varchar);"
-                "create or replace table reconcile.present (object varchar, pipedrive_id varchar)")
+    con.execute(SCHEMA)
     for step in STEPS:
         loader.shaper.id_maps[step.name] = ledger.id_map(step.name)
     for step in STEPS:
@@ -117,29 +117,57 @@ async def run_reconcile(client: PipedriveClient, ledger: Ledger, home: Path, *, 
 async def _read_step(client: PipedriveClient, loader: Loader, step: Step) -> None:
     con = loader.con
     mapped = loader.shaper.id_maps[step.name] if loader.shaper else {}
-    by_id: dict[str, dict[str, Any]] = {}
-    expected = []
+    by_id: dict[str, tuple[str, dict[str, Any]]] = {}
     for row in read_mart(con, step.mart):
         pid = mapped.get(row["natural_key"])
         if pid is None:
             continue
         body = {k: v for k, v in flatten(loader.body(step, row)).items() if k not in WRITE_ONLY.get(step.name, ())}
-        by_id[pid] = body
-        expected += [(step.name, row["natural_key"], k, canonical(v)) for k, v in body.items()]
-    _insert(con, "reconcile.expected", ["object", "source_key", "field", "value"], expected)
+        by_id[pid] = (row["natural_key"], body)
     if not by_id:
         return
-    bodies = [{**b, "rel_owner_org_id": b.get("rel_owner_org_id"), "deal_id": b.get("deal_id")} for b in by_id.values()]
-    present, actual = [], []
+    bodies = [{**b, "rel_owner_org_id": b.get("rel_owner_org_id"), "deal_id": b.get("deal_id")}
+              for _, b in by_id.values()]
+    present, actual = [], {}
     async for record in readback.records(client, step, bodies):
         if record.get("is_deleted") or record.get("active_flag") in (False, "false"):
             continue
         pid = str(record["id"])
         present.append((step.name, pid))
-        for name, value in by_id.get(pid, {}).items():
-            actual.append((step.name, pid, name, canonical(project(value, record_value(record, name)))))
+        if pid in by_id:
+            sent = by_id[pid][1]
+            actual[pid] = canonical({name: project(value, record_value(record, name)) for name, value in sent.items()})
     _insert(con, "reconcile.present", ["object", "pipedrive_id"], present)
-    _insert(con, "reconcile.actual", ["object", "pipedrive_id", "field", "value"], actual)
+    _insert(con, "reconcile.records", ["object", "source_key", "pipedrive_id", "expected", "actual"],
+            [(step.name, key, pid, canonical(body), actual.get(pid)) for pid, (key, body) in by_id.items()])
+
+
+SCHEMA = """
+create schema if not exists reconcile;
+create or replace table reconcile.records (object varchar, source_key varchar, pipedrive_id varchar,
+    expected varchar, actual varchar);
+create or replace table reconcile.present (object varchar, pipedrive_id varchar);
+"""
+# Per differing record, its body's fields side by side; a key is quoted for the JSON path.
+FIELD_MISMATCHES = """
+with differ as (
+    select object, source_key, expected::json as e, actual::json as a from reconcile.records
+    where actual is not null and actual <> expected),
+fields as (
+    select object, source_key, k as field,
+           json_extract(e, '$."' || replace(k, '"', '\\"') || '"')::varchar as expected,
+           json_extract(a, '$."' || replace(k, '"', '\\"') || '"')::varchar as actual
+    from differ, unnest(json_keys(e)) as t(k))
+select object, field, count(*) as mismatches,
+       list({'source_key': source_key, 'expected': expected, 'actual': actual} order by source_key)[1:3] as examples
+from fields where expected is distinct from actual group by all order by 1, 2
+"""
+
+
+def field_mismatches(ledger: Ledger) -> list[dict[str, Any]]:
+    """Per object and field: how many migrated records differ from what was sent, with examples.
+    Records not read back (missing in Pipedrive) are counted by `_compare`, not here."""
+    return ledger.rows(FIELD_MISMATCHES)
 
 
 def _insert(con: Any, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
@@ -176,13 +204,7 @@ def _compare(ledger: Ledger) -> ReconcileResult:
             "(select count(*) from mart anti join m on m.source_key = mart.natural_key anti join rej on rej.source_key = mart.natural_key) as not_loaded_unexplained",
             [step.name, step.name, step.name])
         result.objects.append({"object": step.name, "mart_rows": rows, **counts})
-    result.mismatches = ledger.rows(
-        "select e.object, e.field, count(*) as mismatches, "
-        "list({'source_key': e.source_key, 'expected': e.value, 'actual': a.value} order by e.source_key)[1:3] as examples "
-        "from reconcile.expected e join ledger.id_map m using (object, source_key) "
-        "semi join reconcile.present p on p.object = e.object and p.pipedrive_id = m.pipedrive_id "
-        "left join reconcile.actual a on a.object = e.object and a.pipedrive_id = m.pipedrive_id and a.field = e.field "
-        "where a.value is distinct from e.value group by all order by 1, 2")
+    result.mismatches = field_mismatches(ledger)
     result.accounting = _accounting(ledger)
     return result
 
