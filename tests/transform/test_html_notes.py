@@ -38,6 +38,8 @@ def _well_formed(rng: random.Random, depth: int = 0) -> str:
     if kind == "ul":
         items = "\n".join("<li>" + _well_formed(rng, 1) + "</li>" for _ in range(rng.randint(0, 3)))
         return "<ul>\n" + items + "\n</ul>"
+    if depth and rng.random() < 0.05:  # a block inside an inline element or a paragraph: re-nested by nh3
+        return rng.choice(("<p>x</p>", "<ul><li>y</li></ul>", "<h2>z</h2>", "<li>w</li>"))
     if kind == "inline" and depth < 3:
         tag = rng.choice(("b", "i", "em", "strong", "u", "span"))
         return f"<{tag}>" + _well_formed(rng, depth + 1) + f"</{tag}>"
