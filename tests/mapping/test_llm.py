@@ -13,6 +13,7 @@ from typing import Callable
 import httpx
 import pytest
 
+from tests.mapping.conftest import MappingCustomer
 from vp2pd.config import REPO_ROOT
 from vp2pd.mapping.evaluate import profile_file, read_columns
 from vp2pd.mapping.llm import LLMEndpoint, LLMReranker, reranker_from_env
@@ -96,7 +97,8 @@ def test_no_value_is_sent_unless_the_config_allows() -> None:
 def test_allowed_values_are_sent_with_phi_masked() -> None:
     fake = FakeLLM()
     health = ["9876543217", "1234-567-897", "2345-678-904", "1234-567-897"]
-    columns = {"Card": profile_values("Card", health), "Found us via": profile_values("Found us via", ["Google", "Friend"])}
+    columns = {"Card": profile_values("Card", health),
+               "Found us via": profile_values("Found us via", ["Google", "Friend"])}
     proposals = propose_file(columns, "clients")
     LLMReranker(ENDPOINT, allow_values=True, transport=fake.transport(), margin=1.0).rerank("clients", proposals)
     samples = {FakeLLM.question(r)["column"]: FakeLLM.question(r)["column_profile"]["samples"] for r in fake.requests}
@@ -109,7 +111,8 @@ def test_allowed_values_are_sent_with_phi_masked() -> None:
     lambda q: httpx.Response(200, json={"choices": [{"message": {"content": "I think status."}}]}),
     lambda q: httpx.Response(200, json={"choices": [{"message": {"content": '{"choice": 9}'}}]}),
 ], ids=["http-500", "not-json", "not-offered"])
-def test_a_bad_answer_keeps_the_scorers_choice_with_a_warning(answer, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_answer_keeps_the_scorers_choice_with_a_warning(answer: Callable[[dict], httpx.Response],
+                                                               caplog: pytest.LogCaptureFixture) -> None:
     plain = {p.column: p.chosen.name for p in propose_file(profile_file(JANE), "clients")}  # type: ignore[union-attr]
     fake = FakeLLM(answer)
     reranker = LLMReranker(ENDPOINT, transport=fake.transport())
@@ -132,7 +135,8 @@ def test_an_unreachable_endpoint_is_tried_once(caplog: pytest.LogCaptureFixture)
     assert KEY not in caplog.text and "***" in caplog.text
 
 
-def test_propose_records_the_pick_and_never_writes_the_key(mapping_customer, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+def test_propose_records_the_pick_and_never_writes_the_key(mapping_customer: MappingCustomer,
+                                                           monkeypatch: pytest.MonkeyPatch,
                                                            caplog: pytest.LogCaptureFixture) -> None:
     from vp2pd.mapping.propose import propose, write_proposed
 

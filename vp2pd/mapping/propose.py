@@ -179,7 +179,8 @@ def proposed_path(cfg: CustomerConfig) -> Path:
 def write_proposed(cfg: CustomerConfig, proposal: Proposal) -> Path:
     at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     body = {"version": 1, "customer": proposal.customer, "generated_at": at, "template": proposal.template,
-            "signals": proposal.signals, "columns": proposal.columns, "fields": proposal.fields, "not_migrated": proposal.not_migrated}
+            "signals": proposal.signals, "columns": proposal.columns, "fields": proposal.fields,
+            "not_migrated": proposal.not_migrated}
     path = proposed_path(cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = HEADER.format(customer=proposal.customer, at=at) + yaml.safe_dump(
