@@ -6,11 +6,15 @@
    no id_map row — the new records — and resolves in-doubt creates first, as a full load does.
 3. Updates: a mapped row whose body digest differs from the baseline (`Ledger.baselines`: the
    digest of the last body Pipedrive was given, by the create or an earlier delta) changed in the
-   source. Only those records are read back (list reads), and only the fields whose value differs
-   from what Pipedrive holds are PATCHed (PUT for v1 objects), with the values Pipedrive held as the
-   before-image in the ledger — so `vp2pd rollback --run <delta>` restores them. A row whose body is
-   unchanged is never read nor written: a second delta with no source change writes nothing, and a
-   Pipedrive user's edit of a record that did not change in Visual Practice is left alone.
+   source. Only those records are read back (list reads), and only the fields that changed and
+   differ from what Pipedrive holds are PATCHed (PUT for v1 objects), with the values Pipedrive held
+   as the before-image in the ledger — so `vp2pd rollback --run <delta>` restores them. A row whose
+   body is unchanged is never read nor written: a second delta with no source change writes nothing,
+   and a Pipedrive user's edit of a record that did not change in Visual Practice is left alone.
+   Per-field digests (`ledger.sent`) are kept from a record's first delta on, so from then a field
+   Visual Practice did not change keeps a user's edit even on a changed record, and a value emptied
+   in Visual Practice is cleared (null). A create records only its whole-body digest (load.py),
+   so the first delta to see a changed record compares every field with Pipedrive instead.
 4. Deletions in Visual Practice (mapped rows gone from the marts) are listed for a decision, not
    applied; so are changes Pipedrive cannot take as a PATCH (a file's content or links).
 """
@@ -29,7 +33,7 @@ from loaders.pipedrive.ledger import ABANDONED, DONE, REJECTED, RESOLVED, Intent
 from loaders.pipedrive.load import Loader
 from loaders.pipedrive.reconcile import WRITE_ONLY, canonical, flatten, project, record_value
 from loaders.pipedrive.rows import MissingReference, read_mart, request_properties
-from loaders.pipedrive.sequence import REFERENCES, STEPS, Step
+from loaders.pipedrive.sequence import STEPS, Step
 from loaders.pipedrive.settings import OBJECTS
 
 BATCH = 100  # updates per group commit, as the loader's creates
@@ -158,7 +162,8 @@ class Delta:
         baseline = ledger.baselines(step.name)
         created_now = {k for (k,) in loader.con.execute("select source_key from ledger.id_map where object = ? and "
                                                         "run_id = ?", [step.name, result.run_id]).fetchall()}
-        changed: list[tuple[dict[str, Any], str, dict[str, Any], str]] = []
+        changed: list[tuple[dict[str, Any], str, dict[str, Any], str, dict[str, str] | None]] = []
+        snapshots = []  # unchanged rows known by their create's whole-body digest only: their fields now
         for row in rows:
             pid = mapped.get(row["natural_key"])
             if pid is None or row["natural_key"] in created_now:  # not mapped, or just created by this run
@@ -169,10 +174,14 @@ class Delta:
                 result.notes.append(f"{step.name} {row['natural_key']}: not compared ({type(exc).__name__}: {exc})")
                 continue
             body_digest = digest(body)
-            if baseline.get(row["natural_key"]) == body_digest:
+            known, fields = baseline.get(row["natural_key"], (None, None))
+            if known == body_digest:
                 count["unchanged"] += 1
+                if fields is None:
+                    snapshots.append((step.name, row["natural_key"], body_digest, self._fields(step, body), None))
             else:
-                changed.append((row, pid, body, body_digest))
+                changed.append((row, pid, body, body_digest, fields))
+        ledger.record_sent(result.run_id, snapshots)  # no call: the body is the one the create sent
         doubts = {op["source_key"]: op for op in ledger.rows(
             "select * from ledger.operations where object = ? and method in ('PATCH', 'PUT') and status = 'intent' "
             "and run_id in (select run_id from ledger.runs where kind = 'delta')", [step.name])}
@@ -181,11 +190,11 @@ class Delta:
                 ledger.settle(op["op_id"], ABANDONED, message="row unchanged since: not needed")
             return
         records: dict[str, dict[str, Any]] = {}
-        async for record in readback.records(self.client, step, [b for _, _, b, _ in changed]):
+        async for record in readback.records(self.client, step, [c[2] for c in changed]):
             if not (record.get("is_deleted") or record.get("active_flag") in (False, "false")):
                 records[str(record["id"])] = record
         plans, settled, verified = [], [], []
-        for row, pid, body, body_digest in changed:
+        for row, pid, body, body_digest, fields in changed:
             key = row["natural_key"]
             record = records.get(pid)
             if record is None:
@@ -193,7 +202,8 @@ class Delta:
                                            "fields": None, "why": "changed in Visual Practice, but the record is "
                                                                   "no longer in Pipedrive (deleted there?)"})
                 continue
-            patch, before = self._changes(step, row, body, record)
+            patch, before = self._changes(step, body, record, fields)
+            sent = (step.name, key, body_digest, self._fields(step, body))
             method, path = update_route(self.client, step, pid, body)
             allowed = request_properties(method, path)
             blocked = sorted(k for k in _nest(patch) if k not in allowed)
@@ -208,14 +218,14 @@ class Delta:
                 intent = Intent(doubt["op_id"], step.name, key, doubt["parent_id"], doubt["method"])
                 settled.append(Outcome(intent, ABANDONED if patch else RESOLVED, pid))
                 if not patch:
-                    verified.append((step.name, key, body_digest, doubt["op_id"]))
+                    verified.append((*sent, doubt["op_id"]))
                     count["updated"] += 1
                     continue
             if not patch:
-                verified.append((step.name, key, body_digest, None))  # Pipedrive holds it already
+                verified.append((*sent, None))  # Pipedrive holds it already (or a user's edit is kept)
                 count["unchanged"] += 1
                 continue
-            plans.append((row, pid, method, path, patch, before, body_digest))
+            plans.append((row, pid, method, path, patch, before, sent))
         for op in doubts.values():
             settled.append(Outcome(Intent(op["op_id"], step.name, op["source_key"], op["parent_id"], op["method"]),
                                    ABANDONED, message="row no longer changed"))
@@ -224,39 +234,33 @@ class Delta:
         for start in range(0, len(plans), BATCH):
             await self._send(step, plans[start:start + BATCH], result, count)
 
-    def _changes(self, step: Step, row: dict[str, Any], body: dict[str, Any],
-                 record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(fields to send, the values Pipedrive holds for them): the differing fields of the body,
-        plus the mapped fields the source has emptied since (sent as null, v2's clear)."""
-        flat = {k: v for k, v in flatten(body).items()
+    def _flat(self, step: Step, body: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in flatten(body).items()
                 if k not in WRITE_ONLY.get(step.name, ()) and k not in PATH_FIELDS.get(step.name, ())}
+
+    def _fields(self, step: Step, body: dict[str, Any]) -> dict[str, str]:
+        return {k: digest(v) for k, v in self._flat(step, body).items()}
+
+    def _changes(self, step: Step, body: dict[str, Any], record: dict[str, Any],
+                 before_fields: dict[str, str] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(fields to send, the values Pipedrive holds for them). With the field digests of the body
+        Visual Practice gave last time: the fields that changed since and differ in Pipedrive (a
+        field Visual Practice did not change keeps a Pipedrive user's edit), and the fields it has
+        emptied (sent as null, v2's clear). Without them (a record not seen by a delta since its
+        create): every field of the body that differs in Pipedrive."""
+        flat = self._flat(step, body)
         patch, before = {}, {}
         for name, value in flat.items():
+            if before_fields is not None and before_fields.get(name) == digest(value):
+                continue
             actual = project(value, record_value(record, name))
             if canonical(value) != canonical(actual):
                 patch[name], before[name] = value, actual
-        for name in self._cleared(step, row, flat):
+        for name in sorted(set(before_fields or ()) - set(flat)):
             actual = record_value(record, name)
             if actual not in EMPTY:
                 patch[name], before[name] = None, actual
         return patch, before
-
-    def _cleared(self, step: Step, row: dict[str, Any], flat: dict[str, Any]) -> list[str]:
-        """Body fields a row maps but has no value for now (a cleared value in the source)."""
-        assert self.loader.shaper is not None
-        names = []
-        allowed = request_properties("POST", self.loader.endpoint(step, {"deal_id": 1}))
-        for column, value in row.items():
-            if value not in (None, []):
-                continue
-            name = REFERENCES[column][0] if column in REFERENCES else column
-            if name in allowed and name not in flat and name not in ("custom_fields", "owner_id", "participants"):
-                names.append(name)
-        catalogue = self.loader.catalogues.get(step.name)
-        for custom in self.loader.shaper.custom_fields.get(step.name, []):
-            if row.get(custom) in (None, []) and catalogue is not None:
-                names.append(f"cf:{catalogue.key(custom)}")
-        return names
 
     async def _send(self, step: Step, plans: list[tuple[Any, ...]], result: DeltaResult,
                     count: dict[str, Any]) -> None:
@@ -271,7 +275,7 @@ class Delta:
                                          for _, _, method, path, patch, _, _ in plans), return_exceptions=True)
         outcomes, sent, fatal = [], [], None
         for intent, plan, answer in zip(intents, plans, answers):
-            row, pid, method, path, patch, before, body_digest = plan
+            row, pid, method, path, patch, before, snapshot = plan
             if isinstance(answer, PipedriveError) and answer.status is not None and 400 <= answer.status < 500 \
                     and answer.status not in (401, 403, 429):
                 outcomes.append(Outcome(intent, REJECTED, pid, answer.status, str(answer)))
@@ -281,7 +285,7 @@ class Delta:
                 fatal = fatal or answer  # left as an intent: the next delta reads back and decides
             else:
                 outcomes.append(Outcome(intent, DONE, pid, 200))
-                sent.append((step.name, row["natural_key"], body_digest, intent.op_id))
+                sent.append((*snapshot, intent.op_id))
                 count["updated"] += 1
                 result.updates.append({"object": step.name, "source_key": row["natural_key"], "pipedrive_id": pid,
                                        "fields": sorted(self._label(step, k) for k in patch)})

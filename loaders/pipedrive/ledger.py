@@ -3,8 +3,8 @@
 `runs` (one row per setup / load / rollback), `operations` (every API write, written as an intent
 BEFORE the call, its outcome appended after it; a view over
 `intents` + `outcomes`), `id_map` (object, source key -> Pipedrive id), `fields`
-(the account's custom-field keys and option ids as setup found or made them), `sent` (the digest
-of the whole body Pipedrive holds for a record after an update, so a delta knows what changed),
+(the account's custom-field keys and option ids as setup found or made them), `sent` (digests of the
+body Visual Practice last gave a record, whole and per field, so a delta knows what changed),
 `sample_decisions` (the reviewer's keep / rollback of a sample run).
 
 The exactly-once protocol (see `load.py`): a create is first recorded as `intent`; once Pipedrive
@@ -49,7 +49,7 @@ create table if not exists ledger.fields (
     options json, recorded timestamptz not null, primary key (object, field_name));
 create table if not exists ledger.sent (
     object varchar not null, source_key varchar not null, body_digest varchar not null, op_id varchar,
-    run_id varchar not null, recorded timestamptz not null);
+    run_id varchar not null, recorded timestamptz not null, fields json);
 create table if not exists ledger.sample_decisions (
     run_id varchar primary key, decision varchar not null, rollback_run varchar, decided timestamptz not null);
 create or replace view ledger.operations as
@@ -108,6 +108,7 @@ class Ledger:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
         con.execute(SCHEMA)
+        con.execute("alter table ledger.sent add column if not exists fields json")  # ledgers from before it
 
     @classmethod
     def open(cls, warehouse: Path | str) -> "Ledger":
@@ -247,26 +248,30 @@ class Ledger:
 
     # -- what Pipedrive holds (delta) ---------------------------------------------------------
 
-    def record_sent(self, run_id: str, rows: list[tuple[str, str, str, str | None]]) -> None:
-        """(object, source_key, digest of the whole body now in Pipedrive, op_id of the update or None
-        when a read-back found Pipedrive already equal) -- written after the update's outcome."""
+    def record_sent(self, run_id: str, rows: list[tuple[str, str, str, dict[str, str], str | None]]) -> None:
+        """(object, source_key, digest of the whole body, {field: digest}, op_id of the update that sent it,
+        or None when Pipedrive held it already) -- written after the update's outcome."""
         if rows:
             t = now()
-            self._insert("ledger.sent", ["object", "source_key", "body_digest", "op_id", "run_id", "recorded"],
-                         [(o, k, d, op, run_id, t) for o, k, d, op in rows])
+            self._insert("ledger.sent", ["object", "source_key", "body_digest", "fields", "op_id", "run_id",
+                                         "recorded"],
+                         [(o, k, d, json.dumps(f, sort_keys=True), op, run_id, t) for o, k, d, f, op in rows])
 
-    def baselines(self, obj: str) -> dict[str, str]:
-        """source key -> digest of the body Pipedrive was last given: the latest landed create or update
-        that is not rolled back (a rolled-back update falls back to what it restored)."""
+    def baselines(self, obj: str) -> dict[str, tuple[str, dict[str, str] | None]]:
+        """source key -> (digest of the body Pipedrive was last given, its per-field digests or None):
+        the latest landed create (whole body only) or delta snapshot that is not rolled back (a
+        rolled-back update falls back to what it restored)."""
         landed = ", ".join(f"'{s}'" for s in LANDED)
-        return dict(self.con.execute(
-            "select source_key, arg_max(d, t) from ("
-            f"  select s.source_key, s.body_digest as d, s.recorded as t from ledger.sent s"
-            f"  left join ledger.operations o using (op_id)"
+        found = self.con.execute(
+            "select source_key, d, f from ("
+            f"  select s.source_key, s.body_digest as d, cast(s.fields as varchar) as f, s.recorded as t"
+            f"  from ledger.sent s left join ledger.operations o using (op_id)"
             f"  where s.object = ? and (s.op_id is null or o.status in ({landed}))"
-            f"  union all select source_key, request_digest, created from ledger.operations"
-            f"  where object = ? and method = 'POST' and status in ({landed})) group by source_key",
-            [obj, obj]).fetchall())
+            f"  union all select source_key, request_digest, null, created from ledger.operations"
+            f"  where object = ? and method = 'POST' and status in ({landed})) "
+            "qualify row_number() over (partition by source_key order by t desc) = 1",
+            [obj, obj]).fetchall()
+        return {k: (d, json.loads(f) if f else None) for k, d, f in found}
 
     # -- sample decisions ----------------------------------------------------------------------
 

@@ -184,3 +184,35 @@ def crash_on_first_patch() -> Callable[..., None]:
             if seen["patches"] == 1:
                 raise Crash("killed after Pipedrive answered the update, before the ledger write")
     return after_response
+
+
+@run_async
+async def test_a_delta_keeps_a_pipedrive_edit_and_clears_what_the_source_emptied(env: Env) -> None:
+    """From a record's first delta on its fields are known one by one: a field Visual Practice did
+    not change keeps a Pipedrive user's edit, and a value Visual Practice emptied is cleared. (The
+    source change is made in the mart: what the rebuild would write, without a dbt run.)"""
+    await setup(env)
+    await load(env)
+    writes = await write_calls(env)
+    baseline = await delta(env)  # nothing changed: writes nothing, notes every record's fields
+    assert baseline.writes == 0 and await write_calls(env) == writes
+    key = "clients:100090"
+    pid = env.rows("select pipedrive_id from ledger.id_map where object = 'persons' and source_key = ?", [key])[0][0]
+    async with client_for(env) as client:
+        await client.update("persons", pid, {"name": "Edited in Pipedrive"})
+    ledger = env.ledger()
+    ledger.con.execute("update pipedrive.pipedrive__persons set Pronouns = null, Chart_Number = '000777' "
+                       "where natural_key = ?", [key])
+    ledger.close()
+    changed = await delta(env)
+    assert [(u["source_key"], u["fields"]) for u in changed.updates] == [(key, ["Chart_Number", "Pronouns"])]
+    assert changed.writes == 1
+    fields = dict(env.rows("select field_name, field_key from ledger.fields where object = 'person'"))
+    person = person_in_pipedrive(live_account(await export(env)), pid)
+    assert person["name"] == "Edited in Pipedrive"  # the user's edit stays
+    assert person["_custom"].get(fields["Chart_Number"]) == "000777"
+    assert person["_custom"].get(fields["Pronouns"]) in (None, "")  # cleared
+    [before] = env.rows("select before_image from ledger.operations where run_id = ? and method = 'PATCH'",
+                        [changed.run_id])
+    assert json.loads(before[0])["custom_fields"] == {fields["Chart_Number"]: "000001", fields["Pronouns"]: "she/her"}
+
