@@ -137,7 +137,9 @@ def rollback_demo(console: Console) -> int:
     home = _workspace(build, fresh=False)
     os.environ.setdefault(PIPEDRIVE_API_TOKEN, pysecrets.token_urlsafe(24))
     cfg = load_customer(SLUG, directory=home)
-    with _start_pipedrive(cfg, state) as pd:  # restored from the file, rewritten after every delete
+    with _start_pipedrive(cfg, state) as pd:  # restored from the file, kept in memory, written back at the end
+        sandbox = pd.app.state.sandbox
+        sandbox.settings = sandbox.settings.model_copy(update={"state_file": None})
         _environment(build, home, None, pd.url)
         try:
             record = run(load_customer(SLUG), parse_steps("rollback"), confirm=SLUG)
@@ -145,5 +147,7 @@ def rollback_demo(console: Console) -> int:
         except RunFailed as exc:
             record, code = exc.record, 1
             console.print(f"[bold red]{exc}[/]", highlight=False)
+        finally:
+            _keep_account(pd, state)
     console.print(f"rollback report: {record.report}", highlight=False)
     return code

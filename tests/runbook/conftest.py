@@ -49,7 +49,9 @@ class DemoRun:
 def demo_env(root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VP2PD_")}
     env.update(VP_API_KEY=VP_SENTINEL, PIPEDRIVE_API_TOKEN=PD_SENTINEL, VP2PD_BUILD_DIR=str(root / "build"),
-               VP2PD_RUNS_DIR=str(root / "runs"), PYTHONUNBUFFERED="1")
+               VP2PD_RUNS_DIR=str(root / "runs"), PYTHONUNBUFFERED="1",
+               # The demo's account on a bigger plan: the same migration, paced at a higher burst limit.
+               VP2PD_PIPEDRIVE__PLAN="ultimate")
     return env
 
 
@@ -89,7 +91,9 @@ def live(demo_run: DemoRun) -> Iterator[Live]:
     state = demo_run.build / "demo" / "pipedrive-sandbox.json"
     vp = start_vp(demo_run.build / "demo" / "practice", SandboxSettings(api_key=VP_SENTINEL,
                                                                          requests_per_minute=100_000))
-    pd = start_pd(PipedriveSandboxSettings(api_token=PD_SENTINEL, plan="growth", state_file=state))
+    pd = start_pd(PipedriveSandboxSettings(api_token=PD_SENTINEL, plan="ultimate", state_file=state))
+    sandbox = pd.app.state.sandbox  # restored from the file; from here in memory (a rewrite per write is slow)
+    sandbox.settings = sandbox.settings.model_copy(update={"state_file": None})
     env = dict(demo_run.env, VP2PD_CUSTOMERS_DIR=str(demo_run.build / "customers"),
                VP2PD_VISUAL_PRACTICE__BASE_URL=f"{vp.url}/api/v1", VP2PD_PIPEDRIVE__BASE_URL=pd.url,
                VP2PD_VISUAL_PRACTICE__REQUESTS_PER_MINUTE="100000")

@@ -80,14 +80,18 @@ def test_every_notebook_runs_under_nbval_against_the_demo(live: Live) -> None:
     assert before["persons"], "the dry runs left the account as the demo loaded it"
 
 
-def test_rollback_refuses_without_the_typed_slug(live: Live) -> None:
+def test_rollback_refuses_without_the_typed_slug(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vp2pd.runbook import steps
+
+    for name, value in live.env.items():
+        monkeypatch.setenv(name, value)
     before = live.account()
-    proc = subprocess.run([sys.executable, "-m", "vp2pd.cli", "run", "--customer", "demo", "--steps", "rollback",
-                           "--confirm", "not-the-slug"], cwd=REPO_ROOT, env=live.env, capture_output=True, text=True,
-                          timeout=180)
-    assert proc.returncode == 1
-    out = " ".join(proc.stdout.split())
-    assert "step rollback failed" in out and "type the customer slug 'demo'" in out
+    planned = steps.rollback("demo", dry_run=True)
+    assert planned.ok and sum(r["operations"] for r in planned.tables[0].rows) > len(before["persons"])
+    refused = steps.rollback("demo", dry_run=False, confirm="not-the-slug")  # and no stdin to ask on
+    assert not refused.ok and "type the customer slug 'demo'" in (refused.problem or "")
+    with pytest.raises(steps.StepFailed, match="rollback: type the customer slug"):
+        steps.finish(refused)
     assert live.account() == before
 
 

@@ -11,6 +11,7 @@ A dry step shows what the real one would do from what is already there.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -99,30 +100,37 @@ def preflight(customer: str) -> Outcome:
         problems: list[str] = []
         vp = cfg.visual_practice
         needed = [PIPEDRIVE_API_TOKEN] + ([VP_API_KEY] if vp.source == "api" else [])
-        import os
-
         for name in needed:
             present = bool(os.environ.get(name))
             checks.append({"check": f"secret {name}", "result": "set" if present else "MISSING"})
             if not present:
-                problems.append(f"{name} is not set in the environment")
+                problems.append(f"{name} is not set; export it in the environment (secrets are never read from files)")
+        if problems:  # nothing is contacted without its credentials
+            return Outcome("preflight", "not ready", ok=False, problem="; ".join(problems),
+                           tables=[Table("Checks", checks)])
         counts: dict[str, int] = {}
-        as_of = None
-        if vp.source == "api" and os.environ.get(VP_API_KEY):
-            counts, as_of = run_sync(est.stats_counts(cfg))
-            checks.append({"check": "Visual Practice API", "result": f"{vp.base_url}: {sum(counts.values()):,} "
-                                                                      f"records in {len(counts)} collections"})
-            source = "practice/stats"
-        elif vp.source == "csv":
-            path = cfg.resolve(vp.csv_path) if vp.csv_path else None
-            if path is None or not path.exists():
-                problems.append(f"CSV export {path} not found (visual_practice.csv_path)")
+        as_of, source = None, "practice/stats"
+        # One attempt, not the extractor's patient retries: pre-flight should say "unreachable" at once.
+        quick = cfg.model_copy(update={"visual_practice": vp.model_copy(update={"max_retries": 1})})
+        try:
+            if vp.source == "api":
+                counts, as_of = run_sync(est.stats_counts(quick))
+                checks.append({"check": "Visual Practice API", "result": f"{vp.base_url}: {sum(counts.values()):,} "
+                                                                          f"records in {len(counts)} collections"})
             else:
+                path = cfg.resolve(vp.csv_path) if vp.csv_path else None
+                if path is None or not path.exists():
+                    raise FileNotFoundError(f"CSV export {path} not found (visual_practice.csv_path)")
                 counts = est.export_counts(path, cfg.resolve(vp.csv_aliases) if vp.csv_aliases else None)
+                source = str(path)
                 checks.append({"check": "CSV export", "result": f"{path}: {sum(counts.values()):,} records"})
-            source = str(path)
-        if os.environ.get(PIPEDRIVE_API_TOKEN):
+        except Exception as exc:  # unreachable, refused key, unreadable export: named, not a traceback
+            problems.append(f"Visual Practice ({vp.base_url if vp.source == 'api' else 'CSV export'}): "
+                            f"{redact(str(exc))}")
+        try:
             checks.append({"check": "Pipedrive API", "result": _pipedrive_users(cfg)})
+        except Exception as exc:
+            problems.append(f"Pipedrive: {redact(str(exc))}")
         if problems or not counts:
             return Outcome("preflight", "not ready", ok=False, problem="; ".join(problems) or "no source counts",
                            tables=[Table("Checks", checks)])
@@ -198,42 +206,61 @@ def extract(customer: str, *, dry_run: bool = True, source: str | None = None, c
 # -- 04 transform and validate -----------------------------------------------------------------
 
 def transform_and_validate(customer: str, *, dry_run: bool = True) -> Outcome:
-    """dbt build of the marts, then the GX suites (dry run: validate the marts as they are)."""
+    """dbt build of the marts, then the GX suites (dry run: the marts and the last validation as they are)."""
     cfg = config(customer)
 
     def body() -> Outcome:
-        from expectations.run import SUITES, ValidationFailed, validate
-
-        tables: list[Table] = []
-        data: dict[str, Any] = {}
-        if dry_run and not _has_marts(cfg):
-            return Outcome("transform", "dry run: no marts yet (run with dry_run=False)")
         if not dry_run:
-            from vp2pd.transform import run_transform
+            return _transform_and_validate(cfg)
+        if not _has_marts(cfg):
+            return Outcome("transform", "dry run: no marts yet (run with dry_run=False)")
+        from vp2pd.transform import MARTS
 
-            result = run_transform(cfg)
-            counts = [{"mart": k, "rows": v} for k, v in result.counts.items()]
-            skipped = [{"reason": k, "records": v} for k, v in result.skipped_by_reason.items()]
-            tables += [Table("Rows per mart", counts, bar="rows"), Table("Skipped records by reason", skipped,
-                                                                         bar="records")]
-            data.update(counts=result.counts, skipped_by_reason=result.skipped_by_reason)
-            if not result.success:
-                return Outcome("transform", "dbt build failed", ok=False, problem="; ".join(result.failures[:5]),
-                               tables=tables, data=data)
-        try:
-            results = validate(cfg, SUITES)
-        except ValidationFailed as exc:
-            return Outcome("transform", "validation failed", ok=False, problem=str(exc), tables=tables, data=data)
-        suites = [{"suite": r.suite, "met": sum(o.success for o in r.outcomes), "expectations": len(r.outcomes),
-                   "chunks": r.chunks, "warnings": len(r.warnings)} for r in results]
-        docs = cfg.reports_dir / "data_docs" / "index.html"
-        tables.append(Table("Validation (Great Expectations)", suites))
-        data.update(validation=suites, data_docs=str(docs))
-        return Outcome("transform", ("dry run: " if dry_run else "") + "; ".join(
-            f"{s['suite']} {s['met']}/{s['expectations']}" for s in suites) + f" expectations met; Data Docs {docs}",
-            tables=tables, data=data)
+        counts = [{"mart": m, "rows": _rows(cfg, f"select count(*) as n from pipedrive.{m}")[0]["n"]} for m in MARTS]
+        skipped = _rows(cfg, "select reason, count(*) as records from pipedrive.migration__skipped group by 1 "
+                             "order by 2 desc")
+        suites = []
+        for suite in ("raw", "marts"):
+            path = cfg.reports_dir / f"validation_{suite}.json"
+            if path.is_file():
+                v = json.loads(path.read_text(encoding="utf-8"))
+                suites.append({"suite": suite, "run_time": v.get("run_time"), "success": v.get("success"),
+                               "critical_failures": v.get("critical_failures"), "warnings": v.get("warnings"),
+                               "expectations": len(v.get("expectations") or [])})
+        ok = all(s["success"] for s in suites)
+        return Outcome("transform", f"dry run: {len(counts)} marts, last validation "
+                       + (", ".join(f"{s['suite']} {'passed' if s['success'] else 'FAILED'}" for s in suites)
+                          or "not run yet"), ok=ok, problem=None if ok else "the last validation failed",
+                       tables=[Table("Rows per mart", counts, bar="rows"),
+                               Table("Skipped records by reason", skipped, bar="records"),
+                               Table("Last validation (Great Expectations)", suites)])
 
     return _guard("transform", body)
+
+
+def _transform_and_validate(cfg: CustomerConfig) -> Outcome:
+    from expectations.run import SUITES, ValidationFailed, validate
+    from vp2pd.transform import run_transform
+
+    result = run_transform(cfg)
+    counts = [{"mart": k, "rows": v} for k, v in result.counts.items()]
+    skipped = [{"reason": k, "records": v} for k, v in result.skipped_by_reason.items()]
+    tables = [Table("Rows per mart", counts, bar="rows"), Table("Skipped records by reason", skipped, bar="records")]
+    data: dict[str, Any] = {"counts": result.counts, "skipped_by_reason": result.skipped_by_reason}
+    if not result.success:
+        return Outcome("transform", "dbt build failed", ok=False, problem="; ".join(result.failures[:5]),
+                       tables=tables, data=data)
+    try:
+        results = validate(cfg, SUITES)
+    except ValidationFailed as exc:
+        return Outcome("transform", "validation failed", ok=False, problem=str(exc), tables=tables, data=data)
+    suites = [{"suite": r.suite, "met": sum(o.success for o in r.outcomes), "expectations": len(r.outcomes),
+               "chunks": r.chunks, "warnings": len(r.warnings)} for r in results]
+    docs = cfg.reports_dir / "data_docs" / "index.html"
+    tables.append(Table("Validation (Great Expectations)", suites))
+    data.update(validation=suites, data_docs=str(docs))
+    return Outcome("transform", "; ".join(f"{s['suite']} {s['met']}/{s['expectations']}" for s in suites)
+                   + f" expectations met; Data Docs {docs}", tables=tables, data=data)
 
 
 # -- 05 sample migration -----------------------------------------------------------------------
