@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test bench install clean
+.PHONY: demo demo-rollback test bench install clean
 
 install: $(STAMP)
 
@@ -15,9 +15,15 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# The whole migration on the sandboxes (vp2pd run under the hood); prints the report's path.
 demo: $(STAMP)
 	$(BIN)/vp2pd demo
 
+# Undo the last demo's load on its kept Pipedrive account (the rollback notebook, confirm=demo).
+demo-rollback: $(STAMP)
+	$(BIN)/vp2pd demo --rollback
+
+# Includes the notebooks: tests/runbook runs a whole demo, then every notebook under nbval against it.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 

@@ -158,6 +158,8 @@ def run(cfg: CustomerConfig, steps: list[Step], *, run_id: str | None = None, dr
         try:
             pm.execute_notebook(str(NOTEBOOKS / step.notebook), str(out), kernel_name="python3", cwd=str(REPO_ROOT),
                                 progress_bar=False, log_output=False,
+                                # the kernel's start-up warnings (TCP on 127.0.0.1) are noise in a run's log
+                                extra_arguments=["--IPKernelApp.log_level=ERROR"],
                                 parameters=parameters(step, cfg, run_id, folder, dry_run=dry_run,
                                                       accept_all=accept_all, reviewer=reviewer,
                                                       sample_size=sample_size, confirm=confirm))

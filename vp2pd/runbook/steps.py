@@ -192,13 +192,19 @@ def extract(customer: str, *, dry_run: bool = True, source: str | None = None, c
 
         result = run_extraction(cfg, source=source, incremental=incremental,
                                 csv_path=Path(csv_path) if csv_path else None)
+        from vp2pd.handbook import handbook_for_customer
+
         rows = [{"collection": r.collection, "reported": r.reported, "extracted": r.extracted, "healed": r.healed,
                  "quarantined": r.quarantined, "status": r.status} for r in result.reports]
+        # Automations, templates and reports do not migrate: the handbook says what to rebuild, and how.
+        book, md, _ = handbook_for_customer(cfg)
+        rebuild = [{"kind": kind, "definitions": n} for kind, n in book.counts().items()]
         return Outcome("extract", f"run {result.run_id} ({result.source}, {result.mode}): "
                                   f"{sum(r.extracted for r in result.reports):,} records, "
-                                  f"{sum(r.quarantined for r in result.reports)} quarantined",
+                                  f"{sum(r.quarantined for r in result.reports)} quarantined; handbook {md}",
                        ok=result.ok, problem=None if result.ok else "some collections did not extract cleanly",
-                       tables=_extract_tables(rows), data={"run_id": result.run_id, "reports": rows})
+                       tables=[*_extract_tables(rows), Table("To rebuild in Pipedrive (handbook)", rebuild)],
+                       data={"run_id": result.run_id, "reports": rows, "handbook": str(md)})
 
     return _guard("extract", body)
 
