@@ -4,10 +4,11 @@ Pipedrive's side comes from list reads only (500 a page; v1 files 100), into `re
 (every live record) and `reconcile.records`: one row per migrated record with the body the load
 sends for its mart row (`Loader.body`, so the comparison and the load cannot disagree about shapes)
 and Pipedrive's record projected onto that body's shape (the keys of an object we sent, an option
-id, a link's id; nothing else is compared), both as canonical JSON. The projection needs the
-expected body anyway, so read-back pairs the two as it reads, and the comparison (`field_mismatches`)
-is one scan: records whose canonical bodies are equal match in every field; only the others are
-compared field by field in SQL, to count and show the mismatches per field.
+id, a link's id; nothing else is compared): the field names once, and the two sides' values in that
+order as canonical JSON arrays. The projection needs the expected body anyway, so read-back pairs
+the two as it reads, and the comparison (`field_mismatches`) is one scan of the two value columns:
+records whose arrays are equal match in every field; only the others are then compared field by
+field in SQL, to count and show the mismatches per field.
 """
 
 from __future__ import annotations
@@ -136,38 +137,41 @@ async def _read_step(client: PipedriveClient, loader: Loader, step: Step) -> Non
         present.append((step.name, pid))
         if pid in by_id:
             sent = by_id[pid][1]
-            actual[pid] = canonical({name: project(value, record_value(record, name)) for name, value in sent.items()})
+            actual[pid] = canonical([project(sent[name], record_value(record, name)) for name in sorted(sent)])
     _insert(con, "reconcile.present", ["object", "pipedrive_id"], present)
-    _insert(con, "reconcile.records", ["object", "source_key", "pipedrive_id", "expected", "actual"],
-            [(step.name, key, pid, canonical(body), actual.get(pid)) for pid, (key, body) in by_id.items()])
+    _insert(con, "reconcile.records", ["object", "source_key", "pipedrive_id", "fields", "expected", "actual"],
+            [(step.name, key, pid, canonical(sorted(body)), canonical([body[k] for k in sorted(body)]), actual.get(pid))
+             for pid, (key, body) in by_id.items()])
 
 
 SCHEMA = """
 create schema if not exists reconcile;
 create or replace table reconcile.records (object varchar, source_key varchar, pipedrive_id varchar,
-    expected varchar, actual varchar);
+    fields varchar, expected varchar, actual varchar);
 create or replace table reconcile.present (object varchar, pipedrive_id varchar);
 """
-# Per differing record, its body's fields side by side; a key is quoted for the JSON path.
+# Two steps, so the scan over every record reads only the two value columns: the records whose
+# values differ (by rowid), then their fields side by side.
+DIFFERING = "select rowid from reconcile.records where actual is not null and actual <> expected"
 FIELD_MISMATCHES = """
 with differ as (
-    select object, source_key, expected::json as e, actual::json as a from reconcile.records
-    where actual is not null and actual <> expected),
-fields as (
-    select object, source_key, k as field,
-           json_extract(e, '$."' || replace(k, '"', '\\"') || '"')::varchar as expected,
-           json_extract(a, '$."' || replace(k, '"', '\\"') || '"')::varchar as actual
-    from differ, unnest(json_keys(e)) as t(k))
+    select object, source_key, fields::json as f, expected::json as e, actual::json as a
+    from reconcile.records where rowid = any(?::bigint[])),
+side_by_side as (
+    select object, source_key, json_extract_string(f, '$[' || i || ']') as field,
+           json_extract(e, '$[' || i || ']')::varchar as expected, json_extract(a, '$[' || i || ']')::varchar as actual
+    from differ, unnest(range(json_array_length(f)::bigint)) as t(i))
 select object, field, count(*) as mismatches,
        list({'source_key': source_key, 'expected': expected, 'actual': actual} order by source_key)[1:3] as examples
-from fields where expected is distinct from actual group by all order by 1, 2
+from side_by_side where expected is distinct from actual group by all order by 1, 2
 """
 
 
 def field_mismatches(ledger: Ledger) -> list[dict[str, Any]]:
     """Per object and field: how many migrated records differ from what was sent, with examples.
     Records not read back (missing in Pipedrive) are counted by `_compare`, not here."""
-    return ledger.rows(FIELD_MISMATCHES)
+    differing = [r[0] for r in ledger.con.execute(DIFFERING).fetchall()]
+    return ledger.rows(FIELD_MISMATCHES, [differing]) if differing else []
 
 
 def _insert(con: Any, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
