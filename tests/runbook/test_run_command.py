@@ -38,3 +38,24 @@ def test_run_stops_at_the_first_failed_step_and_says_why(tmp_path: Path) -> None
     assert (folder / "01_preflight.ipynb").is_file() and (folder / "01_preflight.html").is_file()
     assert not (folder / "08_reconcile.ipynb").exists()
     assert "PIPEDRIVE_API_TOKEN is not set" in (folder / "runbook.html").read_text(encoding="utf-8")
+
+
+def test_run_page_escapes_values_from_the_data_and_draws_the_bars(tmp_path: Path) -> None:
+    from vp2pd.config import load_customer
+    from vp2pd.runbook.display import Outcome, Table
+    from vp2pd.runbook.execute import RunRecord, StepRecord
+    from vp2pd.runbook.record import write_run_report
+    from vp2pd.runbook.steps import StepFailed, finish
+
+    cfg = load_customer("demo").model_copy(update={"build_dir": tmp_path / "build"})
+    evil = '<script>alert("x")</script>'
+    outcome = Outcome("reconcile", f"1 mismatch in {evil}", ok=False, problem=evil,
+                      tables=[Table("Skipped", [{"reason": evil, "records": 3}, {"reason": "cancelled", "records": 9}],
+                                    bar="records")], lines={"tokens": [("10:00:00", 10.0), ("10:00:01", 35.0)]})
+    with pytest.raises(StepFailed, match="reconcile: <script>"):
+        finish(outcome, tmp_path)
+    record = RunRecord("demo", "r1", str(tmp_path), "2026-12-01T00:00:00+00:00",
+                       [StepRecord("reconcile", str(tmp_path / "08_reconcile.ipynb"), status="failed", error=evil)])
+    page = write_run_report(cfg, record).read_text(encoding="utf-8")
+    assert evil not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert page.count("<rect") == 2 and "<polyline" in page and ">35<" in page

@@ -29,10 +29,11 @@ class Outcome:
     problem: str | None = None
     tables: list[Table] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    lines: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # title -> (label, value) points
 
     def as_json(self) -> dict[str, Any]:
         return {"step": self.step, "summary": self.summary, "ok": self.ok, "problem": self.problem,
-                "tables": [vars(t) for t in self.tables], "data": self.data}
+                "tables": [vars(t) for t in self.tables], "lines": self.lines, "data": self.data}
 
 
 def bar_svg(rows: list[dict[str, Any]], value: str, label: str | None = None, width: int = 360) -> str:
@@ -91,3 +92,5 @@ def show(outcome: Outcome) -> None:
         display(pd.DataFrame(t.rows))
         if t.bar:
             display(HTML(bar_svg(t.rows, t.bar, t.label)))
+    for title, points in outcome.lines.items():
+        display(HTML(line_svg(points, title)))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loaders.pipedrive.reports import STYLE, table
+from vp2pd.runbook.display import bar_svg, line_svg
 from vp2pd.config import CustomerConfig
 from vp2pd.secrets import redact
 
@@ -32,7 +33,10 @@ def _step_section(folder: Path, step: str) -> str:
     if data.get("problem"):
         parts.append(f'<p class="bad"><b>{html.escape(data["problem"])}</b></p>')
     for t in data.get("tables", []):
-        parts.append(f"<h3>{html.escape(t['title'])}</h3>" + table(t["rows"], bar=t.get("bar")))
+        chart = bar_svg(t["rows"], t["bar"], t.get("label")) if t.get("bar") and len(t["rows"]) > 1 else ""
+        parts.append(f"<h3>{html.escape(t['title'])}</h3>" + chart + table(t["rows"]))
+    for title, points in (data.get("lines") or {}).items():
+        parts.append(line_svg([(str(x), float(y)) for x, y in points], title))
     return "\n".join(parts)
 
 

@@ -239,9 +239,29 @@ def transform_and_validate(customer: str, *, dry_run: bool = True) -> Outcome:
                           or "not run yet"), ok=ok, problem=None if ok else "the last validation failed",
                        tables=[Table("Rows per mart", counts, bar="rows"),
                                Table("Skipped records by reason", skipped, bar="records"),
-                               Table("Last validation (Great Expectations)", suites)])
+                               Table("Last validation (Great Expectations)", suites), mapping_coverage(cfg)])
 
     return _guard("transform", body)
+
+
+def mapping_coverage(cfg: CustomerConfig) -> Table:
+    """Per source collection: the fields the confirmed map sends to Pipedrive, beside the raw columns."""
+    from vp2pd.mapping.gate import read_confirmed
+
+    try:
+        entries = read_confirmed(cfg)["fields"]
+    except Exception:  # no confirmed map yet: nothing is covered
+        entries = []
+    mapped: dict[str, int] = {}
+    for e in entries:
+        mapped[e["collection"]] = mapped.get(e["collection"], 0) + 1
+    columns = {r["t"]: r["n"] for r in _rows(cfg, "select table_name as t, count(*) as n from information_schema.columns "
+                                                  "where table_schema = 'raw_visual_practice' and table_name not like "
+                                                  "'\\_%' escape '\\' and column_name not like '\\_%' escape '\\' "
+                                                  "group by 1")}
+    rows = [{"collection": c, "raw_columns": columns.get(c, 0), "mapped_fields": mapped.get(c, 0)}
+            for c in sorted(set(columns) | set(mapped)) if columns.get(c) or mapped.get(c)]
+    return Table("Mapping coverage: fields sent per source collection", rows, bar="mapped_fields")
 
 
 def _transform_and_validate(cfg: CustomerConfig) -> Outcome:
@@ -263,7 +283,7 @@ def _transform_and_validate(cfg: CustomerConfig) -> Outcome:
     suites = [{"suite": r.suite, "met": sum(o.success for o in r.outcomes), "expectations": len(r.outcomes),
                "chunks": r.chunks, "warnings": len(r.warnings)} for r in results]
     docs = cfg.reports_dir / "data_docs" / "index.html"
-    tables.append(Table("Validation (Great Expectations)", suites))
+    tables += [Table("Validation (Great Expectations)", suites), mapping_coverage(cfg)]
     data.update(validation=suites, data_docs=str(docs))
     return Outcome("transform", "; ".join(f"{s['suite']} {s['met']}/{s['expectations']}" for s in suites)
                    + f" expectations met; Data Docs {docs}", tables=tables, data=data)
@@ -337,12 +357,25 @@ def full_load(customer: str, *, dry_run: bool = True, stop_at_budget: bool = Fal
         problem = None if ok else (f"load {found['status']}" + (f", {len(found['rejections'])} row(s) rejected by "
                                                                f"Pipedrive (see {page})" if found["rejections"] else ""))
         return Outcome("load", f"run {found['run_id']}: {found['status']}, "
-                               f"{sum(c['created'] for c in counts):,} created", ok=ok, problem=problem, tables=[
+                               f"{sum(c['created'] for c in counts):,} created", ok=ok, problem=problem,
+                       lines={"Tokens spent, cumulative (load run)": token_spend(cfg, found["run_id"])}, tables=[
             Table("Rows per object", counts, bar="created"), Table("Notes", [{"note": n} for n in found["notes"]]),
             Table("Rejected rows (Pipedrive's message)", found["rejections"])],
             data={"run_id": found["run_id"], "status": found["status"], "report": str(page)})
 
     return _guard("load", body)
+
+
+def token_spend(cfg: CustomerConfig, run_id: str) -> list[tuple[str, float]]:
+    """Cumulative tokens of a ledger run, per second of its operations (HH:MM:SS, tokens so far)."""
+    rows = _rows(cfg, "select strftime(date_trunc('second', created), '%H:%M:%S') as t, sum(coalesce(tokens, 0)) "
+                      f"as tokens from ledger.operations where run_id = '{run_id.replace(chr(39), '')}' "
+                      "group by 1 order by 1")
+    total, points = 0.0, []
+    for r in rows:
+        total += float(r["tokens"] or 0)
+        points.append((r["t"], total))
+    return points
 
 
 def _load_plan(cfg: CustomerConfig) -> Outcome:
