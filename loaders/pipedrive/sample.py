@@ -3,7 +3,8 @@
 Strata (each must have at least one sampled record when any of its records migrates):
 - every location (`location:<name>`): records whose Visual Practice row names the location;
 - appointments in each of the last 12 calendar months before the latest extraction (`month:YYYY-MM`);
-- every service-record and invoice status (`service_records.status:<s>`, `invoices.status:<s>`);
+- every status of every collection with one (`service_records.status:<s>`, `invoices.status:<s>`,
+  clients, contracts, appointments);
 - every quirk present: the generator's quirk manifest when one is given (`quirk:<kind>`), and
   what the product itself can see in the raw layer and marts (`seen:<kind>`: rows reported by the
   transform, folded sources, split notes, non-ASCII names, several e-mails or phones, unknown
@@ -77,6 +78,15 @@ def _source_index(con: duckdb.DuckDBPyConnection) -> str:
     return " union all ".join(parts)
 
 
+def _tables_with(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
+    """Raw collections (not the `_` bookkeeping tables) with `column` and an `id`."""
+    found = con.execute("select table_name from information_schema.columns where table_schema = ? and column_name = ? "
+                        "and table_name not like '\\_%' escape '\\' and table_name in (select table_name from "
+                        "information_schema.columns where table_schema = ? and column_name = 'id') order by 1",
+                        [RAW, column, RAW]).fetchall()
+    return [t for (t,) in found]
+
+
 def _raw_strata(con: duckdb.DuckDBPyConnection) -> list[str]:
     """SQL selects of (stratum, source_collection, source_id) over the live raw layer."""
     out = []
@@ -90,15 +100,14 @@ def _raw_strata(con: duckdb.DuckDBPyConnection) -> list[str]:
                    f"from {RAW}.appointments, (select max(started_at) as ref from {RAW}._runs) r "
                    f"where _deleted_at is null and starts_at <= r.ref and starts_at > date_trunc('month', r.ref) "
                    f"- interval 11 month")
-    for coll in ("service_records", "invoices"):
-        if _has_table(con, RAW, coll):
-            out.append(f"select '{coll}.status:' || coalesce(status, '(none)'), '{coll}', cast(id as varchar) "
-                       f"from {RAW}.{coll} where _deleted_at is null")
-    for (table,) in con.execute("select table_name from information_schema.columns where table_schema = ? and "
-                                "column_name = '_extra' and table_name not like '\\_%' escape '\\'", [RAW]).fetchall():
-        out.append(f"select 'seen:unknown_source_attributes', '{table}', cast(id as varchar) from {RAW}.{table} "
-                   f"where _deleted_at is null and _extra is not null and cast(_extra as varchar) not in ('{{}}', 'null')"
-                   if "id" in _columns(con, RAW, table) else "")
+    # Every status of every collection that has one (service records and invoices, but also clients,
+    # contracts, appointments): a status the transform skips is reported as not migrating.
+    for coll in _tables_with(con, "status"):
+        out.append(f"select '{coll}.status:' || coalesce(status, '(none)'), '{coll}', cast(id as varchar) "
+                   f"from {RAW}.{coll} where _deleted_at is null")
+    for coll in _tables_with(con, "_extra"):
+        out.append(f"select 'seen:unknown_source_attributes', '{coll}', cast(id as varchar) from {RAW}.{coll} "
+                   f"where _deleted_at is null and _extra is not null and cast(_extra as varchar) not in ('{{}}', 'null')")
     if _has_table(con, "pipedrive", "migration__skipped"):
         out.append("select 'seen:' || reason, source_collection, source_id from pipedrive.migration__skipped "
                    "where kind = 'reported'")
