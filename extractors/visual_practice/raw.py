@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import duckdb
 
@@ -110,7 +111,30 @@ class UpsertCounts:
         self.unchanged += other.unchanged
 
 
+@contextmanager
+def fast_writes(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Raw rows written without DuckDB's DICT_FSST string compression, for the block.
+
+    Analysing DICT_FSST for every string column was ~75% of writing a million clients (measured
+    on 200k: 9.6 s with it, 2.8 s without; plain dictionary, RLE and bit-packing still apply).
+    The raw layer is written once per extraction and read by the staging models; its file is
+    ~2x larger for it. The setting is the database's (GLOBAL), so it is restored after.
+    """
+    before = con.execute("SELECT current_setting('disabled_compression_methods')").fetchone()[0]
+    methods = sorted({m for m in str(before or "").split(",") if m} | {"dict_fsst"})
+    con.execute(f"SET disabled_compression_methods = '{','.join(methods)}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET disabled_compression_methods = '{before or ''}'")
+
+
 def upsert(con: duckdb.DuckDBPyConnection, coll: Collection, staged: str, run_id: str, source: str) -> UpsertCounts:
+    with fast_writes(con):
+        return _upsert(con, coll, staged, run_id, source)
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, coll: Collection, staged: str, run_id: str, source: str) -> UpsertCounts:
     """Merge staged rows (a relation with the data columns, ids unique) into the raw table.
 
     New ids are inserted, changed ones replaced (a record deleted earlier and seen again is live
