@@ -19,7 +19,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 
 from loaders.pipedrive import readback
 from loaders.pipedrive.client import PipedriveClient
@@ -30,8 +30,7 @@ from loaders.pipedrive.owners import OwnerError, match_owners
 from loaders.pipedrive.progress import LoadProgress, NoProgress
 from loaders.pipedrive.retry import Hooks, RequestInfo, call_hook
 from loaders.pipedrive.rows import (MissingReference, Shaper, custom_field_names, numeric_properties,
-                                   object_properties, read_mart,
-                                   request_properties)
+                                   object_properties, request_properties)
 from loaders.pipedrive.sequence import STEPS, Step
 
 log = logging.getLogger(__name__)
@@ -176,51 +175,102 @@ class Loader:
         return (f"stopped at the daily budget during {where}; run `vp2pd load` after "
                 f"{self.client.ledger.resets_at().isoformat()} to resume")
 
-    def _rows(self, step: Step) -> list[dict[str, Any]]:
-        rows = read_mart(self.con, step.mart)
-        if self.sample_keys is not None:
-            keep = self.sample_keys.get(step.name, set())
-            rows = [r for r in rows if r["natural_key"] in keep]
-        return rows
+    # -- the step's rows, streamed: a mart of millions never sits in memory ----------------------
+
+    def _scope(self, step: Step) -> tuple[str, list[Any]]:
+        """SQL narrowing the mart `m` to the sample's keys (none for a full load)."""
+        if self.sample_keys is None:
+            return "", []
+        return " and m.natural_key = any(?::varchar[])", [sorted(self.sample_keys.get(step.name, set()))]
+
+    def _has_mart(self, step: Step) -> bool:
+        # fetchall, not fetchone: a result left unfinished blocks the next register() on this connection
+        return bool(self.con.execute("select count(*) from information_schema.tables where table_schema = 'pipedrive' "
+                                     "and table_name = ?", [step.mart]).fetchall()[0][0])
+
+    def _counts(self, step: Step) -> tuple[int, int, int]:
+        """(rows, already in id_map, rejected in this run) of the step's mart."""
+        if not self._has_mart(step):
+            return 0, 0, 0
+        where, params = self._scope(step)
+        return self.con.execute(
+            f"select count(*), count(*) filter (natural_key in (select source_key from ledger.id_map where object = ?)), "
+            f"count(*) filter (natural_key in (select source_key from ledger.operations where run_id = ? and object = ? "
+            f"and status = 'rejected' and source_key is not null)) from pipedrive.{step.mart} m where true{where}",
+            [step.name, self.run_id, step.name, *params]).fetchall()[0]
+
+    def _pending(self, step: Step) -> Iterator[list[dict[str, Any]]]:
+        """Rows with no id_map row and not rejected in this run, BATCH at a time, from a cursor of its
+        own: its snapshot is the pass's start, unmoved by the commits the batches make meanwhile."""
+        if not self._has_mart(step):
+            return
+        where, params = self._scope(step)
+        cur = self.con.cursor()
+        try:
+            cur.execute(f"select m.* from pipedrive.{step.mart} m "
+                        f"where m.natural_key not in (select source_key from ledger.id_map where object = ?) "
+                        f"and m.natural_key not in (select source_key from ledger.operations where run_id = ? "
+                        f"and object = ? and status = 'rejected' and source_key is not null){where}",
+                        [step.name, self.run_id, step.name, *params])
+            cols = [d[0] for d in cur.description]
+            while batch := cur.fetchmany(BATCH):
+                yield [dict(zip(cols, r)) for r in batch]
+        finally:
+            cur.close()
+
+    def _rows_by_key(self, step: Step, keys: list[str]) -> dict[str, dict[str, Any]]:
+        if not keys or not self._has_mart(step):
+            return {}
+        where, params = self._scope(step)
+        rel = self.con.execute(f"select m.* from pipedrive.{step.mart} m where m.natural_key = any(?::varchar[]){where}",
+                               [keys, *params])
+        cols = [d[0] for d in rel.description]
+        return {r["natural_key"]: r for r in (dict(zip(cols, row)) for row in rel.fetchall())}
 
     async def run_step(self, step: Step, result: LoadResult) -> bool:
         """False when the budget stopped the step (and `stop_at_budget`)."""
-        rows = self._rows(step)
-        count = result.counts.setdefault(step.name, StepCount(rows=len(rows)))
+        rows, already, _ = self._counts(step)
+        count = result.counts.setdefault(step.name, StepCount(rows=rows))
         if step.name == "projects":
             result.notes.append(self._projects_note(rows))
             return True
         assert self.shaper is not None
-        by_key = {r["natural_key"]: r for r in rows}
-        count.already = sum(1 for k in self.ledger.id_map(step.name) if k in by_key)
-        self.progress.start(step.name, len(rows), count.already)
+        count.already = already
+        self.progress.start(step.name, rows, already)
         for _ in range(MAX_PASSES):
-            await self.resolve(step, by_key, count)
-            self.shaper.id_maps[step.name] = done = self.ledger.id_map(step.name)
-            rejected = self.ledger.rejected_in_run(self.run_id, step.name)
-            pending = [r for r in rows if r["natural_key"] not in done and r["natural_key"] not in rejected]
-            if not pending:
+            await self.resolve(step, count)
+            self.shaper.id_maps[step.name] = self.ledger.id_map(step.name)
+            sent = budget_stop = False
+            for chunk in self._pending(step):
+                sent = True
+                _, budget_stop = await self.create_all(step, chunk, count, result)
+                if budget_stop:
+                    break
+            if not sent:
                 break
-            doubts, budget_stop = await self.create_all(step, pending, count, result)
             if budget_stop:
                 if self.stop_at_budget:
-                    count.pending = len(pending)
+                    count.pending = sum(1 for _ in self._pending_keys(step))
                     result.notes.append(self._budget_note(step.name))
                     return False
                 await self.client.clock.sleep(self.client.ledger.seconds_to_reset() + 1)
         else:
-            await self.resolve(step, by_key, count)
-        self.shaper.id_maps[step.name] = done = self.ledger.id_map(step.name)
-        rejected = self.ledger.rejected_in_run(self.run_id, step.name)
-        count.pending = sum(1 for k in by_key if k not in done and k not in rejected)
+            await self.resolve(step, count)
+        self.shaper.id_maps[step.name] = self.ledger.id_map(step.name)
+        rows, mapped, rejected = self._counts(step)
+        count.pending = rows - mapped - rejected
         if count.pending:
             raise LoadIncomplete(f"{step.name}: {count.pending} rows still pending after {MAX_PASSES} passes")
         return True
 
-    def _projects_note(self, rows: list[dict[str, Any]]) -> str:
+    def _pending_keys(self, step: Step) -> Iterator[str]:
+        for chunk in self._pending(step):
+            yield from (r["natural_key"] for r in chunk)
+
+    def _projects_note(self, rows: int) -> str:
         if not rows:
             return "projects: the mart has no rows (no custom objects); nothing to load"
-        return (f"projects: {len(rows)} rows NOT loaded: the Projects API (and project boards) is not emulated by "
+        return (f"projects: {rows} rows NOT loaded: the Projects API (and project boards) is not emulated by "
                 f"the sandbox (501) and not yet implemented by the loader")
 
     # -- creating ------------------------------------------------------------------------------
@@ -329,10 +379,11 @@ class Loader:
 
     # -- in-doubt resolution -------------------------------------------------------------------
 
-    async def resolve(self, step: Step, by_key: dict[str, dict[str, Any]], count: StepCount) -> None:
+    async def resolve(self, step: Step, count: StepCount) -> None:
         doubts = self.ledger.in_doubt(step.name)
         if not doubts:
             return
+        by_key = self._rows_by_key(step, sorted({op["source_key"] for op in doubts if op["source_key"]}))
         assert self.shaper is not None
         catalogue = self.catalogues.get(step.name)
         wanted: dict[str, tuple[str | None, ...]] = {}
