@@ -33,8 +33,9 @@ def config(customer: str) -> CustomerConfig:
     return cfg
 
 
-def finish(outcome: Outcome, run_dir: str | Path = "") -> Outcome:
-    """Show the outcome, record it in the run folder, and raise StepFailed if the step failed."""
+def finish(outcome: Outcome, run_dir: str | Path = "") -> None:
+    """Show the outcome, record it in the run folder, and raise StepFailed if the step failed.
+    (Returns nothing: a notebook's last cell would print the whole outcome again.)"""
     show(outcome)
     if run_dir:
         folder = Path(run_dir)
@@ -43,7 +44,6 @@ def finish(outcome: Outcome, run_dir: str | Path = "") -> Outcome:
         (folder / f"{outcome.step}.json").write_text(redact(text), encoding="utf-8")
     if not outcome.ok:
         raise StepFailed(f"{outcome.step}: {redact(outcome.problem or outcome.summary)}")
-    return outcome
 
 
 def _guard(step: str, body: Callable[[], Outcome]) -> Outcome:
