@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import pytest
 
+from loaders.pipedrive import commands
 from loaders.pipedrive.commands import SampleUndecided, require_sample_decided
 from loaders.pipedrive.diff import diff
 from loaders.pipedrive.load import Loader
@@ -19,6 +20,8 @@ from tests.contract.pipedrive_sandbox import run_async
 from tests.load.conftest import Env, live_account
 from tests.load.helpers import client_for, decide, export, load, sample, setup
 from tests.load.test_load import assert_exactly_once, mart_counts
+from tests.load.test_setup_preflight_reconcile import _Borrowed
+from vp2pd.config import load_customer
 
 pytestmark = [pytest.mark.xdist_group("load"), pytest.mark.slow]
 
@@ -124,7 +127,7 @@ async def test_sample_covers_every_stratum_and_its_diff_finds_planted_mismatches
     # The reviewer's report: CSV neutralised against formula injection, HTML escaped.
     data = {**result.as_json(), "diff": [vars(r) for r in rows], "mismatches": 2}
     page, csv_path = sample_report(tmp_path / "reports", data)
-    with csv_path.open(encoding="utf-8", newline="") as f:
+    with csv_path.open(encoding="utf-8-sig", newline="") as f:
         table = list(csv.DictReader(f))
     assert len(table) == len(rows)
     renamed = [r for r in table if r["source_id"] == person and r["field"] == "name"]
@@ -153,16 +156,31 @@ async def test_a_kept_sample_is_not_duplicated_by_the_full_load(env: Env, quirks
 
 
 @run_async
-async def test_a_rolled_back_sample_leaves_the_account_as_before(env: Env, quirks: Path) -> None:
+async def test_a_rolled_back_sample_leaves_the_account_as_before(env: Env, quirks: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the commands the CLI calls: the sample's reports, the gate on a second sample and on
+    the full load while the decision is pending, then the rollback decision."""
     await setup(env)
     before = live_account(await export(env))
-    result = await sample(env, 100, quirks)
-    assert live_account(await export(env)) != before
-    made = await decide(env, "rollback", result.run_id)
-    assert made["rollback"]["deleted"] + made["rollback"]["already_gone"] == 100 - sum(
-        1 for r in result.diff if r.field == "(record)")
+    cfg = load_customer("demo").model_copy(update={"build_dir": env.warehouse.parent, "home": env.home})
+    assert cfg.warehouse_path == env.warehouse
+    monkeypatch.setattr(commands, "map_gate", lambda cfg: "map-under-test")  # the gate has its own tests
+    async with client_for(env) as client:
+        lend = lambda: _Borrowed(client)  # noqa: E731
+        data, page, csv_path = await commands.sample(cfg, 100, quirks=quirks, client_factory=lend)
+        assert data["decision"] is None and data["mismatches"] == 0 and data["selection"]["size"] == 100
+        with csv_path.open(encoding="utf-8-sig", newline="") as f:
+            assert page.parent == cfg.reports_dir and len(list(csv.DictReader(f))) == len(data["diff"])
+        assert live_account(await export(env)) != before
+        with pytest.raises(SampleUndecided, match=data["run_id"]):
+            await commands.load(cfg, client_factory=lend)
+        with pytest.raises(SampleUndecided):
+            await commands.sample(cfg, 100, client_factory=lend)
+        made = await commands.sample_decision(cfg, "rollback", client_factory=lend)
+    not_loaded = sum(1 for r in data["diff"] if r["field"] == "(record)")
+    assert made["rollback"]["deleted"] + made["rollback"]["already_gone"] == 100 - not_loaded
     assert live_account(await export(env)) == before
-    assert env.rows("select count(*) from ledger.id_map where run_id = ?", [result.run_id])[0][0] == 0
+    assert env.rows("select count(*) from ledger.id_map where run_id = ?", [data["run_id"]])[0][0] == 0
     assert env.rows("select decision from ledger.sample_decisions") == [("rollback",)]
     ledger = env.ledger()
     require_sample_decided(ledger)  # decided: a full load may go
