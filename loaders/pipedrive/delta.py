@@ -41,6 +41,10 @@ PATH_FIELDS = {"deal_products": frozenset({"deal_id"})}  # in the path, not the 
 EMPTY = (None, "", [], {})
 
 
+class DeltaRefused(ValueError):
+    """A delta asked for before the full load completed."""
+
+
 @dataclass
 class DeltaResult:
     run_id: str
@@ -122,6 +126,7 @@ class Delta:
         self.loader = Loader(client, ledger, home, currency=currency, kind="delta")
 
     async def run(self, *, map_hash: str | None = None) -> DeltaResult:
+        self.require_full_load()
         created = await self.loader.run(map_hash=map_hash)  # new records, exactly once
         result = DeltaResult(created.run_id, created.status, notes=list(created.notes),
                              rejections=list(created.rejections))
@@ -146,6 +151,15 @@ class Delta:
         self.ledger.finish_run(result.run_id, result.status, {"objects": result.objects, "writes": result.writes},
                                "; ".join(result.notes) or None)
         return result
+
+    def require_full_load(self) -> None:
+        """A delta picks up after the cutover: an unfinished full load resumes with `vp2pd load`, not here
+        (its creates would land in a delta run and its budget stop would be lost)."""
+        unfinished = self.ledger.unfinished_run("load")
+        if unfinished:
+            raise DeltaRefused(f"load run {unfinished} did not complete: finish it with `vp2pd load` first")
+        if not any(r["status"] == "completed" for r in self.ledger.runs("load")):
+            raise DeltaRefused("no full load has completed: a delta picks up after `vp2pd load`")
 
     # -- updates -------------------------------------------------------------------------------
 

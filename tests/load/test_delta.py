@@ -13,7 +13,8 @@ from typing import Any, Callable
 import httpx
 import pytest
 
-from loaders.pipedrive.delta import extract_and_transform
+from loaders.pipedrive.delta import DeltaRefused, extract_and_transform
+from loaders.pipedrive.reports import delta_report
 from loaders.pipedrive.retry import Hooks
 from loaders.pipedrive.rollback import run_rollback
 from sandbox.visual_practice.app import create_app
@@ -187,11 +188,13 @@ def crash_on_first_patch() -> Callable[..., None]:
 
 
 @run_async
-async def test_a_delta_keeps_a_pipedrive_edit_and_clears_what_the_source_emptied(env: Env) -> None:
+async def test_a_delta_keeps_a_pipedrive_edit_and_clears_what_the_source_emptied(env: Env, tmp_path: Path) -> None:
     """From a record's first delta on its fields are known one by one: a field Visual Practice did
     not change keeps a Pipedrive user's edit, and a value Visual Practice emptied is cleared. (The
     source change is made in the mart: what the rebuild would write, without a dbt run.)"""
     await setup(env)
+    with pytest.raises(DeltaRefused, match="no full load"):
+        await delta(env)
     await load(env)
     writes = await write_calls(env)
     baseline = await delta(env)  # nothing changed: writes nothing, notes every record's fields
@@ -215,4 +218,6 @@ async def test_a_delta_keeps_a_pipedrive_edit_and_clears_what_the_source_emptied
     [before] = env.rows("select before_image from ledger.operations where run_id = ? and method = 'PATCH'",
                         [changed.run_id])
     assert json.loads(before[0])["custom_fields"] == {fields["Chart_Number"]: "000001", fields["Pronouns"]: "she/her"}
+    page = delta_report(tmp_path / "reports", changed.as_json())  # what `vp2pd delta` writes
+    assert key in page.read_text(encoding="utf-8") and (tmp_path / "reports" / f"{page.stem}.json").is_file()
 
