@@ -391,9 +391,14 @@ def delta(customer: str = CustomerOpt) -> None:
     """Pick up Visual Practice changes after the load: incremental extract, marts rebuilt, creates and
     PATCHes of only the changed fields (before-images in the ledger; `rollback --run` restores them);
     deletions listed for a decision, not applied. Exit 1 when anything needs a decision."""
+    from extractors.visual_practice.run import ExtractionFailed
     from loaders.pipedrive import commands
+    from vp2pd.transform import TransformFailed
 
-    data, page = _pipedrive(commands.delta(load_customer(customer)))
+    try:
+        data, page = _pipedrive(commands.delta(load_customer(customer)))
+    except (ExtractionFailed, TransformFailed) as exc:  # the pickup's own steps: one red line, not a traceback
+        fail(str(exc))
     for o in data["objects"]:
         console.print(f"{o['object']:28} created {o['created']:>6,}  updated {o['updated']:>6,}  unchanged "
                       f"{o['unchanged']:>7,}  deleted in source {o['deleted_in_source']:>5,}")
