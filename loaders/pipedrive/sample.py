@@ -219,6 +219,19 @@ class Dependencies:
         return out
 
 
+def _fill(deps: Dependencies, chosen: set[Row], obj: str, keys: list[str], size: int, target: int) -> None:
+    """Add `obj` rows (with their dependencies) in md5 order while the object is under `target` and
+    the sample under `size`; a row whose dependencies would overflow the sample is passed over."""
+    have = sum(1 for c in chosen if c[0] == obj)
+    for key in keys:
+        if len(chosen) >= size or have >= target:
+            return
+        extra = deps.closure((obj, key)) - chosen
+        if extra and len(chosen) + len(extra) <= size:
+            chosen |= extra
+            have += sum(1 for c in extra if c[0] == obj)
+
+
 def select(con: duckdb.DuckDBPyConnection, size: int, *, quirks: Path | None = None) -> Selection:
     if not SAMPLE_MIN <= size <= SAMPLE_MAX:
         raise ValueError(f"--sample must be between {SAMPLE_MIN} and {SAMPLE_MAX} records, not {size}")
@@ -244,20 +257,9 @@ def select(con: duckdb.DuckDBPyConnection, size: int, *, quirks: Path | None = N
     required = len(chosen)
     total = sum(deps.sizes.values()) or 1
     for obj, keys in deps.keys.items():  # fill each object towards its share of N
-        target = round(size * deps.sizes[obj] / total)
-        for key in keys:
-            if len(chosen) >= size or sum(1 for c in chosen if c[0] == obj) >= target:
-                break
-            grown = chosen | deps.closure((obj, key))
-            if len(grown) <= size:
-                chosen = grown
+        _fill(deps, chosen, obj, keys, size, round(size * deps.sizes[obj] / total))
     for obj, keys in deps.keys.items():  # rounding left room: any object, same order
-        for key in keys:
-            if len(chosen) >= size:
-                break
-            grown = chosen | deps.closure((obj, key))
-            if len(grown) <= size:
-                chosen = grown
+        _fill(deps, chosen, obj, keys, size, size)
     by_obj: dict[str, set[str]] = {s.name: set() for s in LOADED_STEPS}
     for obj, key in chosen:
         by_obj[obj].add(key)
