@@ -1,8 +1,8 @@
 """The load ledger: schema `ledger` in the customer's DuckDB warehouse.
 
-`runs` (one row per setup / load / rollback), `operations` (every API write, written as an intent
-BEFORE the call, its outcome appended after it; a view over
-`intents` + `outcomes`), `id_map` (object, source key -> Pipedrive id), `fields`
+`runs` (one row per setup / load / sample / delta / rollback), `operations` (every API write,
+written as an intent BEFORE the call, its outcome appended after it; a view over `intents` +
+`outcomes`; an update carries its before-image), `id_map` (object, source key -> Pipedrive id), `fields`
 (the account's custom-field keys and option ids as setup found or made them), `sent` (digests of the
 body Visual Practice last gave a record, whole and per field, so a delta knows what changed),
 `sample_decisions` (the reviewer's keep / rollback of a sample run).
