@@ -32,6 +32,7 @@ from vp2pd.vp_contract import BY_NAME, COLLECTIONS, PRACTICE, Collection
 
 log = logging.getLogger(__name__)
 RECORDS = BY_NAME["custom_object_records"]
+CATCH_UP_READS = 4  # reads of a catch-up list that skipped records, before healing takes over
 
 
 class ApiExtraction:
@@ -115,15 +116,24 @@ class ApiExtraction:
 
     # -- verification --------------------------------------------------------------------------
     async def _catch_up(self, stream: Stream, since: str) -> None:
-        """Bring a stream up to now: what changed since `since`, and deletions."""
-        if stream.coll.incremental:
-            await stream.read_all([f"updated_at:>={since}"])
-        if stream.name in self._deletions_pulled:
-            await stream.pull_deleted(since)
-        else:
-            # First pull: the whole history on a first extraction, else since the last one.
-            self._deletions_pulled.add(stream.name)
-            await stream.pull_deleted(raw.get_watermark(self.con, stream.name)[1])
+        """Bring a stream up to now: what changed since `since`, and deletions.
+
+        The catch-up list is offset-paged too, so a deletion while it pages makes it skip a record
+        (often one just inserted). Every record of the list's last page's `total_entries` is one
+        we read or one deleted since: fewer, and the (small) list is read again at once, instead
+        of leaving the gap to a heal pass whose own requests give the source more time to move.
+        """
+        for _ in range(CATCH_UP_READS):
+            seen, total = await stream.read_all([f"updated_at:>={since}"]) if stream.coll.incremental else (set(), 0)
+            if stream.name in self._deletions_pulled:
+                deleted = await stream.pull_deleted(since)
+            else:
+                # First pull: the whole history on a first extraction, else since the last one.
+                self._deletions_pulled.add(stream.name)
+                deleted = await stream.pull_deleted(raw.get_watermark(self.con, stream.name)[1])
+            if len(seen - {rid for rid, _ in deleted}) >= total:
+                return
+            log.info("%s: the catch-up list skipped records while paging; reading it again", stream.name)
 
     async def _verify(self) -> list[raw.CollectionReport]:
         pending = list(self.streams)

@@ -51,6 +51,8 @@ async def _visit(stream: Stream, lo: int, hi: int | None) -> None:
         if local > page.total:
             await _confirm_vanished(stream, stream.local_ids(lo, hi) - listed)
         return
+    # The page is paid for: land it (a skipped record may be on it), then look closer.
+    stream.land(page.records)
     top = stream.max_local_id()
     if hi is None:
         if top is None or top < lo:
@@ -61,9 +63,20 @@ async def _visit(stream: Stream, lo: int, hi: int | None) -> None:
         await _visit(stream, lo, top + 1)
         await _visit(stream, top + 1, None)
         return
-    mid = (lo + hi) // 2
+    mid = _split(stream, lo, hi)
     await _visit(stream, lo, mid)
     await _visit(stream, mid, hi)
+
+
+def _split(stream: Stream, lo: int, hi: int) -> int:
+    """Where to cut [lo, hi): at the median id we hold, so both halves hold about as many records.
+
+    Ids are sparse (they start high, churn adds them at the top): cutting at the numeric middle
+    spent a dozen requests descending from 0 to the first id. Every request also gives a churning
+    source another chance to move records, so fewer requests per pass converge sooner.
+    """
+    median = stream.median_local_id(lo, hi)
+    return median if median is not None and lo < median < hi else (lo + hi) // 2
 
 
 async def _confirm_vanished(stream: Stream, candidates: set[str]) -> None:

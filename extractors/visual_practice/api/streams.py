@@ -95,10 +95,16 @@ class Stream:
             self.quarantined.pop(rid, None)  # a later valid version supersedes a quarantined one
             self.lander.add(row)
 
-    async def read_all(self, filters: Sequence[str] = ()) -> None:
+    async def read_all(self, filters: Sequence[str] = ()) -> tuple[set[str], int]:
+        """Page through the list and land it; returns the ids read and the last page's `total_entries`."""
+        seen: set[str] = set()
+        total = 0
         async for page in self.pages(filters):
             self.land(page.records)
+            seen.update(str(r.get(self.coll.key)) for r in page.records if isinstance(r, dict))
+            total = page.total
         self.lander.flush()
+        return seen, total
 
     async def pull_deleted(self, since: datetime | str | None) -> list[tuple[str, datetime]]:
         filters = [f"deleted_at:>={ts_param(since)}"] if since else []
@@ -147,6 +153,14 @@ class Stream:
             params.append(hi)
         rows = self.con.execute(f"SELECT {key} FROM {raw.table(self.coll)} WHERE {where}", params).fetchall()
         return {r[0] for r in rows}
+
+    def median_local_id(self, lo: int, hi: int) -> int | None:
+        key = quote(self.coll.key)
+        where, params = self._scope()
+        return self.con.execute(
+            f"SELECT quantile_disc(TRY_CAST({key} AS BIGINT), 0.5) FROM {raw.table(self.coll)} "
+            f"WHERE _deleted_at IS NULL AND {where} AND TRY_CAST({key} AS BIGINT) >= ? AND TRY_CAST({key} AS BIGINT) < ?",
+            [*params, lo, hi]).fetchone()[0]
 
     def max_local_id(self) -> int | None:
         key = quote(self.coll.key)
