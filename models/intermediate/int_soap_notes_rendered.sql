@@ -25,9 +25,7 @@ select
         || coalesce('<p><b>Objective</b></p>' || nullif(vp2pd_sanitise_html(n.objective), ''), '')
         || coalesce('<p><b>Assessment</b></p>' || nullif(vp2pd_sanitise_html(n.assessment), ''), '')
         || coalesce('<p><b>Plan</b></p>' || nullif(vp2pd_sanitise_html(n.plan), ''), '')
-        as content,
-    coalesce(n.subjective, '') || coalesce(n.objective, '') || coalesce(n.assessment, '') || coalesce(n.plan, '')
-        as source_html
+        as content
 from notes n
 left join appointments a on a.appointment_id = n.appointment_id
 left join staff s on s.staff_id = coalesce(n.author_id, a.practitioner_id)

@@ -9,6 +9,7 @@ no-break and Unicode spaces, comments, tables that gain a tbody).
 from __future__ import annotations
 
 import random
+import re
 
 import pyarrow as pa
 
@@ -93,3 +94,29 @@ def test_split_udf_matches_split_on_batches_with_and_without_long_notes() -> Non
         assert out == [html_notes.split(v, 64) if v is not None else None for v in batch]
     parts = html_notes.split(long, 64)
     assert len(parts) > 5 and "".join(parts) == long and max(len(p.encode()) for p in parts) <= 64
+
+
+def test_split_cuts_at_the_last_boundary_that_fits_and_never_inside_a_tag() -> None:
+    rng = random.Random(5)
+    words = ("<p>Douleur à l'épaule €</p>", "<tr><td>Visit 3</td><td>4/10</td></tr>\n", "<br>", "\n", "x" * 70,
+             "<b>" + "é" * 40 + "</b>", "<table>", "</table>", "<li>plan</li>", "ü" * 90)
+    boundaries = re.compile(rb"</p>|</li>|</tr>|</table>|</ul>|</ol>|<br>|\n")
+    forced = 0
+    for _ in range(400):
+        html = "".join(rng.choice(words) for _ in range(rng.randint(1, 60)))
+        limit = rng.choice((32, 64, 100, 257))
+        parts = html_notes.split(html, limit)
+        assert "".join(parts) == html and all(len(p.encode()) <= limit for p in parts)
+        data = html.encode()
+        ends = {m.end() for m in boundaries.finditer(data)}
+        start = 0
+        for part in parts[:-1]:
+            cut = start + len(part.encode())
+            fitting = [e for e in ends if start < e <= start + limit]
+            if fitting:
+                assert cut == max(fitting), (html, limit, part)  # greedy: the last boundary that fits
+            else:
+                forced += 1
+                assert part.rfind("<") <= part.rfind(">") or part.rfind("<") == 0, part  # no tag cut in two
+            start = cut
+    assert forced > 20  # the long-element path was exercised
