@@ -42,6 +42,7 @@ MAX_PASSES = 6
 # Rows per group commit: intents of a batch in one commit, its outcomes in another. The batch's calls
 # run concurrently, paced by the client's adaptive concurrency and burst limiter.
 BATCH = 100
+IN_FLIGHT_BATCHES = 2
 
 
 class InDoubt(Exception):
@@ -240,12 +241,7 @@ class Loader:
         for _ in range(MAX_PASSES):
             await self.resolve(step, count)
             self.shaper.id_maps[step.name] = self.ledger.id_map(step.name)
-            sent = budget_stop = False
-            for chunk in self._pending(step):
-                sent = True
-                _, budget_stop = await self.create_all(step, chunk, count, result)
-                if budget_stop:
-                    break
+            sent, budget_stop = await self._create_pending(step, count, result)
             if not sent:
                 break
             if budget_stop:
@@ -262,6 +258,28 @@ class Loader:
         if count.pending:
             raise LoadIncomplete(f"{step.name}: {count.pending} rows still pending after {MAX_PASSES} passes")
         return True
+
+    async def _create_pending(self, step: Step, count: StepCount, result: LoadResult) -> tuple[bool, bool]:
+        """Create every pending row, IN_FLIGHT_BATCHES batches at a time: the next batch's intents are
+        committed and its calls start while the last answers of the one before are still coming, so
+        the burst window never idles at a batch boundary. Returns (anything pending, budget hit)."""
+        sent = budget = False
+        inflight: list[asyncio.Task[tuple[int, bool]]] = []
+        try:
+            for chunk in self._pending(step):
+                sent = True
+                inflight.append(asyncio.create_task(self.create_all(step, chunk, count, result)))
+                if len(inflight) == IN_FLIGHT_BATCHES:
+                    budget = (await inflight.pop(0))[1]
+                    if budget:
+                        break
+        finally:  # a batch in flight is always seen to its outcomes, even when another one failed
+            finished = await asyncio.gather(*inflight, return_exceptions=True)
+        for outcome in finished:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            budget = budget or outcome[1]
+        return sent, budget
 
     def _pending_keys(self, step: Step) -> Iterator[str]:
         for chunk in self._pending(step):
