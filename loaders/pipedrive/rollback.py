@@ -40,7 +40,8 @@ class RollbackResult:
 def targets(ledger: Ledger, run_ids: list[str] | None) -> list[dict[str, Any]]:
     where = "" if run_ids is None else f"and o.run_id in ({', '.join('?' for _ in run_ids)})"
     ops = ledger.rows("select o.*, r.kind from ledger.operations o join ledger.runs r using (run_id) "
-                      f"where r.kind in ('load', 'sample', 'setup', 'delta') and o.status in ({', '.join('?' for _ in LANDED)}) "
+                      f"where r.kind in ('load', 'sample', 'setup', 'delta') "
+                      f"and o.status in ({', '.join('?' for _ in LANDED)}) "
                       f"and o.method in ('POST', 'PATCH', 'PUT') {where} order by o.created desc",
                       [*LANDED, *(run_ids or [])])
     rank = {name: i for i, name in enumerate(ORDER)}

@@ -13,9 +13,10 @@ A stratum maps to mart rows through each row's `source_collection`/`source_id` a
 `folded_sources`, so a service record folded into a person or a deal product counts for it. A
 stratum none of whose records migrates (a cancelled service record is skipped) is reported as such.
 
-Every chosen row brings its dependencies (a deal's person and organization, an activity's
-participants, ...), then the slice is filled up to N in proportion to each object's size. Choices are
-deterministic (md5 of the natural key), so a resumed sample picks the same rows.
+Every object the load writes has at least one record (`object:<name>`). Every chosen row brings its
+dependencies (a deal's person and organization, an activity's participants, ...), then the slice is
+filled up to N in proportion to each object's size. Choices are deterministic (md5 of the natural
+key), so a resumed sample picks the same rows.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ def _raw_strata(con: duckdb.DuckDBPyConnection) -> list[str]:
                    f"from {RAW}.{coll} where _deleted_at is null")
     for coll in _tables_with(con, "_extra"):
         out.append(f"select 'seen:unknown_source_attributes', '{coll}', cast(id as varchar) from {RAW}.{coll} "
-                   f"where _deleted_at is null and _extra is not null and cast(_extra as varchar) not in ('{{}}', 'null')")
+                   f"where _deleted_at is null and _extra is not null "
+                   f"and cast(_extra as varchar) not in ('{{}}', 'null')")
     if _has_table(con, "pipedrive", "migration__skipped"):
         out.append("select 'seen:' || reason, source_collection, source_id from pipedrive.migration__skipped "
                    "where kind = 'reported'")
@@ -239,6 +241,9 @@ def select(con: duckdb.DuckDBPyConnection, size: int, *, quirks: Path | None = N
     chosen: set[Row] = set()
     report = []
     found, absent = strata(con, quirks)
+    for obj, keys in deps.keys.items():  # every object the load writes, even one no stratum reaches (files)
+        if keys:
+            found[f"object:{obj}"] = [(obj, k) for k in keys[:CANDIDATES_TRIED]]
     for name, rows in sorted(found.items(), key=lambda kv: (len(kv[1]), kv[0])):
         entry: dict[str, Any] = {"stratum": name, "candidates": len(rows)}
         rows = [r for r in rows if r in deps.refs]
