@@ -197,6 +197,7 @@ async def _render_error(request: Request, exc: Exception) -> Response:
 def create_app(store: Store, settings: SandboxSettings, clock: Clock = SYSTEM_CLOCK) -> Starlette:
     """The sandbox over `store` (mutated by churn: pass an in-memory copy). `app.state.sandbox` holds
     the live state (settings, limiter, store), `app.state.stats` the counters."""
+    store.warm_lists()
     state = SandboxState(store, settings, clock)
     api = ApiGate(Router(VisualPracticeApi(state).routes()), state)
     app = Starlette(
