@@ -717,3 +717,15 @@ def test_a_metadata_only_export_lands_its_manifest_and_records_every_file_missin
     assert outcomes == [("missing", manifest_rows)]
     # The sha256 is the bytes' own: with no bytes there is none to claim.
     assert con.execute("SELECT count(*), count(sha256) FROM raw_visual_practice.documents").fetchone() == (manifest_rows, 0)
+
+
+def test_json_text_of_a_value_is_duckdbs_to_json_for_every_character() -> None:
+    """The custom-properties fast path quotes text itself when nothing needs escaping: the same text."""
+    from extractors.visual_practice.export.plan import _json_string
+
+    values = [f"a{chr(c)}b" for c in range(0x250)] + ["", '""', "\\", "x\u2028y", "😀", "\ufffd", "Peanuts, \"shellfish\""]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v AS SELECT unnest(?::VARCHAR[]) AS c0", [values])
+    differ = con.execute(f"SELECT c0 FROM v WHERE to_json(c0)::VARCHAR IS DISTINCT FROM {_json_string('c0')}").fetchall()
+    assert con.execute("SELECT count(*) FROM v").fetchone()[0] == len(values)
+    assert differ == []
