@@ -1,6 +1,6 @@
 """Seeded trouble on purpose: latency and 502/503 (the Visual Practice sandbox's `Faults`), plus
-dropped connections and 429 storms, each from its own random stream so that turning one on does not
-change which requests the others hit.
+dropped connections, 429 storms and writes applied then answered 504, each from its own random
+stream so that turning one on does not change which requests the others hit.
 
 A dropped connection (see `gate.drop_connection`): under uvicorn the sandbox aborts the socket
 before answering, so an httpx client sees `httpx.RemoteProtocolError` ("Server disconnected without
@@ -25,7 +25,11 @@ class PipedriveFaults(Faults):
         super().__init__(seed)
         self._drops = random.Random(f"{seed}:drops")
         self._storms = random.Random(f"{seed}:storms")
+        self._applied = random.Random(f"{seed}:applied")
         self.storm_until = 0.0
+
+    def fails_after_applying(self, rate: float) -> bool:
+        return self._applied.random() < rate
 
     def drops(self, rate: float) -> bool:
         return self._drops.random() < rate

@@ -1,7 +1,8 @@
 """Everything before and after a handler, in Pipedrive's order: auth (401), the edge's abuse block
 (403 HTML), the spec lookup (removed v1 endpoints 410, unknown paths 404, spec operations the
 sandbox does not emulate 501), 429 storms, the burst window (429), the daily token budget (429),
-added latency, dropped connections and 5xx faults; then the handler, charged its `x-token-cost`.
+added latency, dropped connections and 5xx faults; then the handler, charged its `x-token-cost`;
+then, for a write that succeeded, maybe a 504 in place of its answer (applied, answer lost at the edge).
 
 Tokens are charged for every request that reaches an emulated operation: success or 4xx alike, as
 Pipedrive charges a call, not a result. Requests refused before it (401, 403 block, 404/410/501,
@@ -32,6 +33,8 @@ from sandbox.visual_practice.gate import BAD_GATEWAY
 from vp2pd import pipedrive_contract as pc
 
 SEARCH_WINDOW = ":search"
+GATEWAY_TIMEOUT = ("<html><head><title>504 Gateway Time-out</title></head>\n"
+                   "<body><h1>504 Gateway Time-out</h1></body></html>\n")
 BLOCKED_PAGE = (
     "<!DOCTYPE html>\n<html><head><title>Access denied | pipedrive.com</title></head>\n<body>\n"
     "<h1>Sorry, you have been blocked</h1>\n<p>You are unable to access pipedrive.com: this client kept "
@@ -145,6 +148,9 @@ class ApiGate:
             response = await handler(ctx)
             if request.method != "GET" and response.status_code < 300:
                 state.persist()
+                if state.faults.fails_after_applying(settings.applied_fault_rate):
+                    state.stats.faults[504] += 1
+                    return HTMLResponse(GATEWAY_TIMEOUT, 504)
             return response
         except PipedriveError as exc:
             return exc.response()

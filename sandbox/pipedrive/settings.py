@@ -36,6 +36,8 @@ class PipedriveSandboxSettings(BaseModel):
     fault_rate: float = Field(0.0, ge=0, le=1, description="Share of API requests answered 502 or 503.")
     drop_rate: float = Field(0.0, ge=0, le=1, description="Share of API requests whose connection is dropped.")
     storm_rate: float = Field(0.0, ge=0, le=1, description="Chance per request that a 429 storm starts.")
+    applied_fault_rate: float = Field(0.0, ge=0, le=1, description="Share of writes applied, then answered "
+                                      "504 (the edge timed out after the API ran: the write landed, unseen).")
     storm_s: float = Field(5.0, gt=0, description="How long a 429 storm answers every request 429.")
     seed: int = Field(0, description="Faults repeat for a seed and request sequence.")
     state_file: Path | None = Field(None, description="JSON snapshot of the account, loaded at start and "
