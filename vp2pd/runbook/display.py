@@ -50,7 +50,8 @@ def bar_svg(rows: list[dict[str, Any]], value: str, label: str | None = None, wi
     for i, (row, v) in enumerate(zip(rows, values)):
         y = 20 + i * line
         w = round(width * v / top)
-        parts.append(f'<text x="{left - 6}" y="{y + 11}" text-anchor="end">{html.escape(str(row.get(label))[:28])}</text>'
+        name = html.escape(str(row.get(label))[:28])
+        parts.append(f'<text x="{left - 6}" y="{y + 11}" text-anchor="end">{name}</text>'
                      f'<rect x="{left}" y="{y}" width="{w}" height="{line - 5}" fill="#4a7"/>'
                      f'<text x="{left + w + 4}" y="{y + 11}">{v:,.0f}</text>')
     return "".join(parts) + "</svg>"

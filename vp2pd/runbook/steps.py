@@ -255,10 +255,11 @@ def mapping_coverage(cfg: CustomerConfig) -> Table:
     mapped: dict[str, int] = {}
     for e in entries:
         mapped[e["collection"]] = mapped.get(e["collection"], 0) + 1
-    columns = {r["t"]: r["n"] for r in _rows(cfg, "select table_name as t, count(*) as n from information_schema.columns "
-                                                  "where table_schema = 'raw_visual_practice' and table_name not like "
-                                                  "'\\_%' escape '\\' and column_name not like '\\_%' escape '\\' "
-                                                  "group by 1")}
+    # Raw columns without the extractor's own bookkeeping (tables and columns named _...).
+    found = _rows(cfg, "select table_name as t, count(*) as n from information_schema.columns where table_schema = "
+                       "'raw_visual_practice' and table_name not like '\\_%' escape '\\' and column_name not like "
+                       "'\\_%' escape '\\' group by 1")
+    columns = {r["t"]: r["n"] for r in found}
     rows = [{"collection": c, "raw_columns": columns.get(c, 0), "mapped_fields": mapped.get(c, 0)}
             for c in sorted(set(columns) | set(mapped)) if columns.get(c) or mapped.get(c)]
     return Table("Mapping coverage: fields sent per source collection", rows, bar="mapped_fields")
@@ -354,8 +355,9 @@ def full_load(customer: str, *, dry_run: bool = True, stop_at_budget: bool = Fal
         found, page = run_sync(commands.load(cfg, stop_at_budget=stop_at_budget))
         counts = [{"object": k, **v} for k, v in found["counts"].items()]
         ok = found["status"] == "completed" and not found["rejections"]
-        problem = None if ok else (f"load {found['status']}" + (f", {len(found['rejections'])} row(s) rejected by "
-                                                               f"Pipedrive (see {page})" if found["rejections"] else ""))
+        rejected = f", {len(found['rejections'])} row(s) rejected by Pipedrive (see {page})" \
+            if found["rejections"] else ""
+        problem = None if ok else f"load {found['status']}{rejected}"
         return Outcome("load", f"run {found['run_id']}: {found['status']}, "
                                f"{sum(c['created'] for c in counts):,} created", ok=ok, problem=problem,
                        lines={"Tokens spent, cumulative (load run)": token_spend(cfg, found["run_id"])}, tables=[
