@@ -1,5 +1,5 @@
 """Drill: a load SIGKILLed (a real process death: nothing flushed, DuckDB replays its WAL on reopen)
-at 17 points of the exactly-once protocol, resumed after each -> every row in Pipedrive exactly once,
+at 20 points of the exactly-once protocol, resumed after each -> every row in Pipedrive exactly once,
 the ledger consistent. The points run in order against one warehouse and one sandbox server, each
 resuming what the previous kill left (see drill_child.py for the point syntax)."""
 
@@ -33,18 +33,21 @@ KILL_POINTS = (
     "readback:organizations:1",  # the resume's read-back of those in-doubt creates, answered, unused
     "answer:organizations:3",    # mid-batch: one create answered, the others in flight or answered
     "outcomes:organizations:1",  # right after the resume's outcome commit (in-doubt settled)
-    "boundary:persons",          # organizations and relationships done, nothing of persons recorded
+    "boundary:organization_relationships",  # every object boundary: the one before done, nothing of this one
+    "boundary:persons",
     "answer:persons:5",          # between Pipedrive's answer and the ledger write
     "intents:persons:1",         # after resolving, the rest's intents committed, none sent
-    "answer:products:2",
-    "boundary:deals",            # products done
+    "boundary:products",
+    "boundary:deals",
     "answer:deals:3",
+    "boundary:deal_products",
     "answer:deal_products:2",    # a create under a deal's path (identity: deal_id + product_id)
+    "boundary:activities",
     "send:activities:7",         # mid-batch: six calls out, the seventh not sent
     "answer:activities:10",
     "readback:activities:1",     # the resume dies reading back in-doubt activities
-    "outcomes:activities:2",     # after the first batch of 100's outcomes, before the second batch
-    "answer:notes:4",
+    "boundary:notes",
+    "boundary:files",
     "answer:files:2",            # a multipart upload answered, not recorded
 )
 POINTS = tuple(os.environ["VP2PD_DRILL_POINTS"].split(",")) if os.environ.get("VP2PD_DRILL_POINTS") else KILL_POINTS
