@@ -36,28 +36,41 @@ class VPError(RuntimeError):
 
 
 class SlidingWindowLimiter:
-    """At most `limit` request starts in any `window_s` seconds (the server's own rule)."""
+    """At most `limit` requests in any `window_s` seconds (the server's own rule).
+
+    Each request holds its slot from the moment it is sent until its answer arrives, and the
+    window counts from the later of the two: the server logs a request when it checks it, which
+    is after we sent it (the connection, its queue, a busy server), and before it answers. Counting
+    from the send, the first request of each new window arrived while the server still counted
+    the old one: a 429 whose whole-second Retry-After stalled every stream for 1-2 s a minute.
+    """
 
     def __init__(self, limit: int, window_s: float, clock: Clock) -> None:
         self.limit, self.window_s, self.clock = limit, window_s, clock
-        self._starts: collections.deque[float] = collections.deque()
+        self._slots: collections.deque[list[float]] = collections.deque()  # [time], oldest first
         self._lock = asyncio.Lock()
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> list[float]:
+        """Wait for a free slot; returns it, to `settle` when the answer arrives."""
         async with self._lock:
             while True:
                 now = self.clock.now()
-                while self._starts and self._starts[0] <= now - self.window_s:
-                    self._starts.popleft()
-                if len(self._starts) < self.limit:
-                    self._starts.append(now)
-                    return
-                await self.clock.sleep(self._starts[0] + self.window_s - now + 0.001)
+                while self._slots and self._slots[0][0] <= now - self.window_s:
+                    self._slots.popleft()
+                if len(self._slots) < self.limit:
+                    slot = [now]
+                    self._slots.append(slot)
+                    return slot
+                await self.clock.sleep(self._slots[0][0] + self.window_s - now + 0.001)
+
+    def settle(self, slot: list[float]) -> None:
+        """The answer arrived (or the request failed): the slot's window counts from now."""
+        slot[0] = max(slot[0], self.clock.now())
 
     def hold_until(self, when: float) -> None:
         """The server said no slot frees before `when`: fill the log so nobody sends earlier."""
         now = self.clock.now()
-        self._starts = collections.deque([when - self.window_s] * self.limit)
+        self._slots = collections.deque([when - self.window_s] for _ in range(self.limit))
         log.debug("rate limited by server; pausing %.1fs", when - now)
 
 
@@ -132,11 +145,12 @@ class VPClient:
         attempt = waits_429 = 0
         yielded = False
         while True:
-            await self.limiter.acquire()
+            slot = await self.limiter.acquire()
             self.requests_sent += 1
             retry_after: float | None = None
             try:
                 async with self._http.stream("GET", self._url(path_or_url), params=params, headers=headers) as resp:
+                    self.limiter.settle(slot)
                     if resp.status_code < 400:
                         yielded = True
                         yield resp
@@ -154,6 +168,7 @@ class VPClient:
                     retry_after = self._retry_after(resp)
                     log.debug("GET %s answered %s; retrying", path_or_url, resp.status_code)
             except TRANSIENT_ERRORS as exc:
+                self.limiter.settle(slot)  # it may have reached the server
                 if yielded:  # failed while the caller read the body: the caller decides (e.g. resume)
                     raise
                 if attempt >= self.max_retries:
