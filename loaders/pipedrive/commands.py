@@ -65,14 +65,19 @@ def require_sample_decided(ledger: Ledger) -> None:
 
 async def load(cfg: CustomerConfig, *, stop_at_budget: bool = False, progress: bool | None = None,
                **kw: Any) -> tuple[dict[str, Any], Path]:
+    from loaders.pipedrive.delta import record_field_baselines
     from loaders.pipedrive.load import Loader
     from loaders.pipedrive.progress import for_terminal
 
     map_hash = map_gate(cfg)
     async with session(cfg, **kw) as (client, ledger):
         require_sample_decided(ledger)
-        result = await Loader(client, ledger, cfg.home, currency=cfg.currency, stop_at_budget=stop_at_budget,
-                              progress=for_terminal(progress)).run(map_hash=map_hash)
+        loader = Loader(client, ledger, cfg.home, currency=cfg.currency, stop_at_budget=stop_at_budget,
+                        progress=for_terminal(progress))
+        result = await loader.run(map_hash=map_hash)
+        if result.status == "completed":  # the delta's field baselines, from the bodies just sent (no API call)
+            result.notes.append(f"field baselines recorded for {record_field_baselines(loader, result.run_id):,} "
+                                f"records (a delta keeps Pipedrive users' edits of fields the source did not change)")
     data = result.as_json()
     return data, reports.load_report(cfg.reports_dir, data)
 

@@ -112,6 +112,44 @@ def update_route(client: PipedriveClient, step: Step, pid: str, body: dict[str, 
     return ("PATCH" if OBJECTS[step.obj][0] == "v2" else "PUT"), client.path(step.obj, f"/{pid}")
 
 
+def flat_body(step: Step, body: dict[str, Any]) -> dict[str, Any]:
+    """The body as compared and patched: custom fields as `cf:<key>`, without write-only and path fields."""
+    return {k: v for k, v in flatten(body).items()
+            if k not in WRITE_ONLY.get(step.name, ()) and k not in PATH_FIELDS.get(step.name, ())}
+
+
+def field_digests(step: Step, body: dict[str, Any]) -> dict[str, str]:
+    return {k: digest(v) for k, v in flat_body(step, body).items()}
+
+
+def record_field_baselines(loader: Loader, run_id: str) -> int:
+    """After a completed load: the per-field digests of every mapped row whose body is still the one its
+    create sent (the same whole-body digest) and that has none yet. CPU only, no API call; with them
+    even the first delta keeps a Pipedrive user's edit of a field Visual Practice did not change."""
+    assert loader.shaper is not None
+    ledger = loader.ledger
+    for step in STEPS:  # references resolve through every object's id_map
+        loader.shaper.id_maps[step.name] = ledger.id_map(step.name)
+    made = 0
+    for step in STEPS:
+        if step.name == "projects":
+            continue
+        mapped, baseline, rows = loader.shaper.id_maps[step.name], ledger.baselines(step.name), []
+        for row in read_mart(loader.con, step.mart):
+            known, fields = baseline.get(row["natural_key"], (None, None))
+            if row["natural_key"] not in mapped or known is None or fields is not None:
+                continue
+            try:
+                body = loader.body(step, row)
+            except (MissingReference, PipedriveError, KeyError):
+                continue  # a row that cannot be shaped was not sent either: the delta names it
+            if digest(body) == known:
+                rows.append((step.name, row["natural_key"], known, field_digests(step, body), None))
+        ledger.record_sent(run_id, rows)
+        made += len(rows)
+    return made
+
+
 def _nest(flat: dict[str, Any]) -> dict[str, Any]:
     body = {k: v for k, v in flat.items() if not k.startswith("cf:")}
     custom = {k[3:]: v for k, v in flat.items() if k.startswith("cf:")}
@@ -192,7 +230,7 @@ class Delta:
             if known == body_digest:
                 count["unchanged"] += 1
                 if fields is None:
-                    snapshots.append((step.name, row["natural_key"], body_digest, self._fields(step, body), None))
+                    snapshots.append((step.name, row["natural_key"], body_digest, field_digests(step, body), None))
             else:
                 changed.append((row, pid, body, body_digest, fields))
         ledger.record_sent(result.run_id, snapshots)  # no call: the body is the one the create sent
@@ -217,7 +255,7 @@ class Delta:
                                                                   "no longer in Pipedrive (deleted there?)"})
                 continue
             patch, before = self._changes(step, body, record, fields)
-            sent = (step.name, key, body_digest, self._fields(step, body))
+            sent = (step.name, key, body_digest, field_digests(step, body))
             method, path = update_route(self.client, step, pid, body)
             allowed = request_properties(method, path)
             blocked = sorted(k for k in _nest(patch) if k not in allowed)
@@ -248,13 +286,6 @@ class Delta:
         for start in range(0, len(plans), BATCH):
             await self._send(step, plans[start:start + BATCH], result, count)
 
-    def _flat(self, step: Step, body: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in flatten(body).items()
-                if k not in WRITE_ONLY.get(step.name, ()) and k not in PATH_FIELDS.get(step.name, ())}
-
-    def _fields(self, step: Step, body: dict[str, Any]) -> dict[str, str]:
-        return {k: digest(v) for k, v in self._flat(step, body).items()}
-
     def _changes(self, step: Step, body: dict[str, Any], record: dict[str, Any],
                  before_fields: dict[str, str] | None) -> tuple[dict[str, Any], dict[str, Any]]:
         """(fields to send, the values Pipedrive holds for them). With the field digests of the body
@@ -262,7 +293,7 @@ class Delta:
         field Visual Practice did not change keeps a Pipedrive user's edit), and the fields it has
         emptied (sent as null, v2's clear). Without them (a record not seen by a delta since its
         create): every field of the body that differs in Pipedrive."""
-        flat = self._flat(step, body)
+        flat = flat_body(step, body)
         patch, before = {}, {}
         for name, value in flat.items():
             if before_fields is not None and before_fields.get(name) == digest(value):

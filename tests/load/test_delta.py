@@ -13,6 +13,7 @@ from typing import Any, Callable
 import httpx
 import pytest
 
+from loaders.pipedrive import commands
 from loaders.pipedrive.delta import DeltaRefused, extract_and_transform
 from loaders.pipedrive.reports import delta_report
 from loaders.pipedrive.retry import Hooks
@@ -23,6 +24,8 @@ from sandbox.visual_practice.store import Store
 from tests.contract.pipedrive_sandbox import run_async
 from tests.load.conftest import Env, live_account
 from tests.load.helpers import client_for, delta, export, load, setup, write_calls
+from tests.load.test_setup_preflight_reconcile import _Borrowed
+from vp2pd.config import load_customer
 from tests.transform.conftest import KEY, _config
 from vp2pd.clock import FakeClock
 
@@ -188,17 +191,23 @@ def crash_on_first_patch() -> Callable[..., None]:
 
 
 @run_async
-async def test_a_delta_keeps_a_pipedrive_edit_and_clears_what_the_source_emptied(env: Env, tmp_path: Path) -> None:
-    """From a record's first delta on its fields are known one by one: a field Visual Practice did
-    not change keeps a Pipedrive user's edit, and a value Visual Practice emptied is cleared. (The
-    source change is made in the mart: what the rebuild would write, without a dbt run.)"""
+async def test_a_delta_keeps_a_pipedrive_edit_and_clears_what_the_source_emptied(
+        env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`vp2pd load` records every record's field digests as it completes (no API call), so even the
+    first delta knows its fields one by one: a field Visual Practice did not change keeps a Pipedrive
+    user's edit, and a value Visual Practice emptied is cleared. (The source change is made in the
+    mart: what the rebuild would write, without a dbt run.)"""
     await setup(env)
     with pytest.raises(DeltaRefused, match="no full load"):
         await delta(env)
-    await load(env)
-    writes = await write_calls(env)
-    baseline = await delta(env)  # nothing changed: writes nothing, notes every record's fields
-    assert baseline.writes == 0 and await write_calls(env) == writes
+    cfg = load_customer("demo").model_copy(update={"build_dir": env.warehouse.parent, "home": env.home})
+    monkeypatch.setattr(commands, "map_gate", lambda cfg: "map-under-test")  # the gate has its own tests
+    async with client_for(env) as client:
+        data, _ = await commands.load(cfg, client_factory=lambda: _Borrowed(client))
+    assert data["status"] == "completed" and any("field baselines recorded for" in n for n in data["notes"])
+    mapped = env.rows("select count(*) from ledger.id_map where object not in ('custom_fields', 'pipelines', "
+                      "'stages')")[0][0]
+    assert env.rows("select count(*) from ledger.sent where fields is not null")[0][0] == mapped
     key = "clients:100090"
     pid = env.rows("select pipedrive_id from ledger.id_map where object = 'persons' and source_key = ?", [key])[0][0]
     async with client_for(env) as client:
