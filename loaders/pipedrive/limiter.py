@@ -183,4 +183,6 @@ class AdaptiveConcurrency:
                     self.decreases += 1
             elif self._waiting and not rate_bound:
                 self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
-            self._changed.notify_all()
+            # Wake as many waiters as there are free slots: notify_all would wake every queued
+            # request (a load queues two batches) on every answer, each to find no slot but one.
+            self._changed.notify(max(0, self.allowed - self.in_flight))
