@@ -34,9 +34,10 @@ from loaders.pipedrive.load import Loader
 from loaders.pipedrive.reconcile import WRITE_ONLY, canonical, flatten, project, record_value
 from loaders.pipedrive.rows import MissingReference, read_mart, request_properties
 from loaders.pipedrive.sequence import STEPS, Step
-from loaders.pipedrive.settings import OBJECTS
+from loaders.pipedrive.settings import OBJECTS, V2_PAGE_LIMIT
 
 BATCH = 100  # updates per group commit, as the loader's creates
+IDS_PER_LIST = 100  # a v2 list takes up to 100 `ids`
 PATH_FIELDS = {"deal_products": frozenset({"deal_id"})}  # in the path, not the body
 EMPTY = (None, "", [], {})
 
@@ -241,10 +242,7 @@ class Delta:
             for op in doubts.values():  # its row is no longer different from the baseline: nothing to resolve
                 ledger.settle(op["op_id"], ABANDONED, message="row unchanged since: not needed")
             return
-        records: dict[str, dict[str, Any]] = {}
-        async for record in readback.records(self.client, step, [c[2] for c in changed]):
-            if not (record.get("is_deleted") or record.get("active_flag") in (False, "false")):
-                records[str(record["id"])] = record
+        records = await self._read_back(step, changed, len(mapped))
         plans, settled, verified = [], [], []
         for row, pid, body, body_digest, fields in changed:
             key = row["natural_key"]
@@ -285,6 +283,22 @@ class Delta:
         ledger.record_sent(result.run_id, verified)
         for start in range(0, len(plans), BATCH):
             await self._send(step, plans[start:start + BATCH], result, count)
+
+    async def _read_back(self, step: Step, changed: list[tuple[Any, ...]], mapped: int) -> dict[str, dict[str, Any]]:
+        """The changed records as Pipedrive holds them, by list reads only: a v2 list by `ids` (100 a call)
+        when that takes fewer calls than paging through the whole object (500 a page), else the pages."""
+        records: dict[str, dict[str, Any]] = {}
+        ids = [c[1] for c in changed]
+        by_ids = step.obj in OBJECTS and OBJECTS[step.obj][0] == "v2"
+        if by_ids and -(-len(ids) // IDS_PER_LIST) <= -(-mapped // V2_PAGE_LIMIT):  # as many calls: less to read
+            found = [r for i in range(0, len(ids), IDS_PER_LIST)
+                     async for r in self.client.list(step.obj, ids=",".join(ids[i:i + IDS_PER_LIST]))]
+        else:
+            found = [r async for r in readback.records(self.client, step, [c[2] for c in changed])]
+        for record in found:
+            if not (record.get("is_deleted") or record.get("active_flag") in (False, "false")):
+                records[str(record["id"])] = record
+        return records
 
     def _changes(self, step: Step, body: dict[str, Any], record: dict[str, Any],
                  before_fields: dict[str, str] | None) -> tuple[dict[str, Any], dict[str, Any]]:
