@@ -241,9 +241,9 @@ class Loader:
         for _ in range(MAX_PASSES):
             await self.resolve(step, count)
             self.shaper.id_maps[step.name] = self.ledger.id_map(step.name)
-            sent, budget_stop = await self._create_pending(step, count, result)
-            if not sent:
-                break
+            sent, budget_stop, doubts = await self._create_pending(step, count, result)
+            if not sent or not (doubts or budget_stop):
+                break  # every row sent has its outcome: no pass left to make (nothing to read back)
             if budget_stop:
                 if self.stop_at_budget:
                     count.pending = sum(1 for _ in self._pending_keys(step))
@@ -259,18 +259,21 @@ class Loader:
             raise LoadIncomplete(f"{step.name}: {count.pending} rows still pending after {MAX_PASSES} passes")
         return True
 
-    async def _create_pending(self, step: Step, count: StepCount, result: LoadResult) -> tuple[bool, bool]:
+    async def _create_pending(self, step: Step, count: StepCount, result: LoadResult) -> tuple[bool, bool, int]:
         """Create every pending row, IN_FLIGHT_BATCHES batches at a time: the next batch's intents are
         committed and its calls start while the last answers of the one before are still coming, so
-        the burst window never idles at a batch boundary. Returns (anything pending, budget hit)."""
+        the burst window never idles at a batch boundary. Returns (anything pending, budget hit,
+        creates left in doubt)."""
         sent = budget = False
+        doubts = 0
         inflight: list[asyncio.Task[tuple[int, bool]]] = []
         try:
             for chunk in self._pending(step):
                 sent = True
                 inflight.append(asyncio.create_task(self.create_all(step, chunk, count, result)))
                 if len(inflight) == IN_FLIGHT_BATCHES:
-                    budget = (await inflight.pop(0))[1]
+                    doubted, budget = await inflight.pop(0)
+                    doubts += doubted
                     if budget:
                         break
         finally:  # a batch in flight is always seen to its outcomes, even when another one failed
@@ -278,8 +281,9 @@ class Loader:
         for outcome in finished:
             if isinstance(outcome, BaseException):
                 raise outcome
+            doubts += outcome[0]
             budget = budget or outcome[1]
-        return sent, budget
+        return sent, budget, doubts
 
     def _pending_keys(self, step: Step) -> Iterator[str]:
         for chunk in self._pending(step):
