@@ -79,12 +79,20 @@ async def load(warehouse: Path, home: Path) -> str:
 
 
 def main(warehouse: str, home: str, rows: str) -> None:
+    import psutil
+
+    me = psutil.Process()
     inflate(Path(warehouse), int(rows))
+    before = me.memory_info().rss / 2**20
     start = time.perf_counter()
     status = asyncio.run(load(Path(warehouse), Path(home)))
     elapsed = time.perf_counter() - start
+    # The peak may be set before the load (imports, the OpenAPI tables); what the load itself holds
+    # at its end (id maps, DuckDB's pages) is what grows with N.
+    after = me.memory_info().rss / 2**20
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"rows": int(rows), "load_s": round(elapsed, 2), "peak_rss_mib": round(peak, 1),
+                      "rss_before_load_mib": round(before, 1), "rss_after_load_mib": round(after, 1),
                       "status": status}))
 
 
