@@ -32,11 +32,13 @@ def _ordered_list(value: str, where: str | None = None) -> str:
 
 
 def _nested_join(coll: Collection, name: str, nested: StagedFile, alias: str) -> str:
+    # A nested file without unknown columns has no `_extra` to gather: a second sorted list per
+    # parent for nothing (a clients file's contacts).
     members = NESTED_MEMBERS[coll.field(name).type]
     packed = ", ".join(f"{quote(m)} := {quote('_el_' + m)}" for m in members)
     return (
         f"LEFT JOIN (SELECT _parent, {_ordered_list(f'struct_pack({packed})')} AS items, "
-        f"{_ordered_list('_extra', '_extra IS NOT NULL')} AS extras "
+        f"{_ordered_list('_extra', '_extra IS NOT NULL') if nested.plan.extra else 'NULL::JSON[]'} AS extras "
         f"FROM ({nested.rows_sql(element_columns(coll, name))}) GROUP BY _parent) {alias} "
         f"ON {alias}._parent = s.{quote(coll.key)}"
     )
