@@ -1,4 +1,4 @@
-"""What a runbook step shows: tables (pandas) and bar charts as inline SVG.
+"""What a runbook step shows: tables (pandas) and bar charts as inline SVG (vp2pd.report.svg).
 
 matplotlib is not a dependency; a bar chart in SVG needs none and renders the same in JupyterLab,
 in the nbconvert HTML of an executed notebook and in a browser without Jupyter.
@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from typing import Any
+
+from vp2pd.report import svg
 
 
 @dataclass
@@ -36,41 +38,12 @@ class Outcome:
                 "tables": [vars(t) for t in self.tables], "lines": self.lines, "data": self.data}
 
 
-def bar_svg(rows: list[dict[str, Any]], value: str, label: str | None = None, width: int = 360) -> str:
-    """A horizontal bar chart of `rows[value]`, one bar per row, labelled by `rows[label]`."""
+def bar_svg(rows: list[dict[str, Any]], value: str, label: str | None = None) -> str:
+    """A horizontal bar chart of `rows[value]`, one bar per row, labelled by `rows[label]` (default:
+    the first column): the report's chart, so a run page and the report draw alike."""
     if not rows:
         return ""
-    label = label or next(iter(rows[0]))
-    values = [float(r.get(value) or 0) for r in rows]
-    top = max(values) or 1.0
-    line, left = 18, 190
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 80}" height="{line * len(rows) + 24}" '
-             f'font-family="sans-serif" font-size="12"><text x="0" y="12" font-weight="bold">'
-             f'{html.escape(value)}</text>']
-    for i, (row, v) in enumerate(zip(rows, values)):
-        y = 20 + i * line
-        w = round(width * v / top)
-        name = html.escape(str(row.get(label))[:28])
-        parts.append(f'<text x="{left - 6}" y="{y + 11}" text-anchor="end">{name}</text>'
-                     f'<rect x="{left}" y="{y}" width="{w}" height="{line - 5}" fill="#4a7"/>'
-                     f'<text x="{left + w + 4}" y="{y + 11}">{v:,.0f}</text>')
-    return "".join(parts) + "</svg>"
-
-
-def line_svg(points: list[tuple[str, float]], title: str, width: int = 480, height: int = 160) -> str:
-    """A cumulative line (e.g. tokens spent over time): x is the order of `points`, labels at the ends."""
-    if len(points) < 2:
-        return ""
-    top = max(v for _, v in points) or 1.0
-    step = width / (len(points) - 1)
-    xy = " ".join(f"{40 + i * step:.1f},{20 + height - height * v / top:.1f}" for i, (_, v) in enumerate(points))
-    first, last = points[0], points[-1]
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width + 120}" height="{height + 50}" '
-            f'font-family="sans-serif" font-size="12"><text x="0" y="12" font-weight="bold">{html.escape(title)}</text>'
-            f'<polyline fill="none" stroke="#47a" stroke-width="2" points="{xy}"/>'
-            f'<text x="40" y="{height + 40}">{html.escape(first[0])}</text>'
-            f'<text x="{width + 40}" y="{height + 40}" text-anchor="end">{html.escape(last[0])}</text>'
-            f'<text x="{width + 44}" y="24">{last[1]:,.0f}</text></svg>')
+    return svg.bars(rows, label or next(iter(rows[0])), [value], title=value)
 
 
 def show(outcome: Outcome) -> None:
@@ -94,4 +67,4 @@ def show(outcome: Outcome) -> None:
         if t.bar:
             display(HTML(bar_svg(t.rows, t.bar, t.label)))
     for title, points in outcome.lines.items():
-        display(HTML(line_svg(points, title)))
+        display(HTML(svg.line(points, title=title)))

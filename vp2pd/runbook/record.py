@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loaders.pipedrive.reports import STYLE, table
-from vp2pd.runbook.display import bar_svg, line_svg
+from vp2pd.report import svg
+from vp2pd.runbook.display import bar_svg
 from vp2pd.config import CustomerConfig
 from vp2pd.secrets import redact
 
@@ -36,7 +37,7 @@ def _step_section(folder: Path, step: str) -> str:
         chart = bar_svg(t["rows"], t["bar"], t.get("label")) if t.get("bar") and len(t["rows"]) > 1 else ""
         parts.append(f"<h3>{html.escape(t['title'])}</h3>" + chart + table(t["rows"]))
     for title, points in (data.get("lines") or {}).items():
-        parts.append(line_svg([(str(x), float(y)) for x, y in points], title))
+        parts.append(svg.line([(str(x), float(y)) for x, y in points], title=title))
     return "\n".join(parts)
 
 
