@@ -7,7 +7,9 @@ bounds the benchmarks check; DuckDB spills to disk beyond the cap.
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
+from typing import Any, Sequence
 
 import duckdb
 
@@ -30,3 +32,23 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
 def quote(identifier: str) -> str:
     """A SQL identifier, quoted (contract field names include reserved words such as `primary`)."""
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                *, replace: bool = False, as_text: bool = False) -> None:
+    """Insert (or, with `replace`, upsert by primary key) many rows in ONE statement over an Arrow
+    table: DuckDB's executemany runs a statement per row (~3 ms each on a keyed table, minutes for a
+    practice's 61k documents). Column types are inferred, or all text with `as_text`."""
+    import pyarrow as pa
+
+    if not rows:
+        return
+    kind = pa.string() if as_text else None
+    batch = pa.table({c: pa.array([r[i] for r in rows], type=kind) for i, c in enumerate(columns)})
+    view = f"_rows_{uuid.uuid4().hex[:8]}"  # unique: two writers on one connection never share a name
+    names = ", ".join(quote(c) for c in columns)
+    con.register(view, batch)
+    try:
+        con.execute(f"INSERT {'OR REPLACE ' if replace else ''}INTO {table} ({names}) SELECT {names} FROM {view}")
+    finally:
+        con.unregister(view)

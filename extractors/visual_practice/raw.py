@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import duckdb
 
 from vp2pd.vp_contract import COLLECTIONS, PRACTICE, Collection
-from vp2pd.warehouse import quote
+from vp2pd.warehouse import insert_rows, quote
 
 SCHEMA = "raw_visual_practice"
 META_COLUMNS = (
@@ -190,7 +190,7 @@ def mark_deleted(con: duckdb.DuckDBPyConnection, coll: Collection, deletions: It
     if not rows:
         return 0
     con.execute("CREATE OR REPLACE TEMP TABLE _del (collection VARCHAR, id VARCHAR, deleted_at TIMESTAMP, run_id VARCHAR)")
-    con.executemany("INSERT INTO _del VALUES (?, ?, ?, ?)", rows)
+    insert_rows(con, "_del", ("collection", "id", "deleted_at", "run_id"), rows)
     con.execute(
         f"INSERT INTO {SCHEMA}._deleted SELECT DISTINCT d.* FROM _del d "
         f"ANTI JOIN {SCHEMA}._deleted x ON x.collection = d.collection AND x.id = d.id"
@@ -222,13 +222,22 @@ class QuarantineRow:
     reason: str
 
 
+QUARANTINE_COLUMNS = ("run_id", "collection", "source", "location", "line_or_id", "raw_text", "reason",
+                      "quarantined_at")
+
+
 def quarantine(con: duckdb.DuckDBPyConnection, run_id: str, source: str, rows: Sequence[QuarantineRow]) -> None:
-    if rows:
-        at = now_utc()
-        con.executemany(
-            f"INSERT INTO {SCHEMA}._quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(run_id, r.collection, source, r.location, r.line_or_id, r.raw_text, r.reason, at) for r in rows],
-        )
+    at = now_utc()
+    insert_rows(con, f"{SCHEMA}._quarantine", QUARANTINE_COLUMNS,
+                [(run_id, r.collection, source, r.location, r.line_or_id, r.raw_text, r.reason, at) for r in rows])
+
+
+DOCUMENT_FILE_COLUMNS = ("document_id", "path", "status", "size_bytes", "sha256", "detail", "run_id")
+
+
+def record_document_files(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Upsert document outcomes (tuples in DOCUMENT_FILE_COLUMNS order), all in one statement."""
+    insert_rows(con, f"{SCHEMA}._document_files", DOCUMENT_FILE_COLUMNS, rows, replace=True)
 
 
 def start_run(con: duckdb.DuckDBPyConnection, run_id: str, source: str, mode: str) -> None:

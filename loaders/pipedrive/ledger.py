@@ -27,7 +27,7 @@ from typing import Any, Iterable
 
 import duckdb
 
-from vp2pd.warehouse import connect
+from vp2pd.warehouse import connect, insert_rows
 
 SCHEMA = """
 create schema if not exists ledger;
@@ -151,15 +151,7 @@ class Ledger:
     # -- operations ----------------------------------------------------------------------------
 
     def _insert(self, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-        """Many rows in one statement through Arrow (executemany is a statement per row)."""
-        import pyarrow as pa
-
-        batch = pa.table({c: pa.array([r[i] for r in rows]) for i, c in enumerate(columns)})
-        self.con.register("_ledger_rows", batch)
-        try:
-            self.con.execute(f"insert into {table} ({', '.join(columns)}) select {', '.join(columns)} from _ledger_rows")
-        finally:
-            self.con.unregister("_ledger_rows")
+        insert_rows(self.con, table, columns, rows)
 
     def intents(self, run_id: str, items: list[dict[str, Any]]) -> list[Intent]:
         """Record writes about to be sent, all in one transaction (committed before any call).

@@ -98,12 +98,8 @@ async def _download(client: VPClient, cfg: CustomerConfig, doc: tuple[str, str, 
 
 
 def _record(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[DocumentOutcome]) -> None:
-    if outcomes:
-        con.executemany(
-            f"INSERT OR REPLACE INTO {raw.SCHEMA}._document_files VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(o.document_id, str(o.path) if o.path else None, o.status, o.size_bytes, o.sha256, o.detail, run_id)
-             for o in outcomes],
-        )
+    raw.record_document_files(con, [(o.document_id, str(o.path) if o.path else None, o.status, o.size_bytes,
+                                     o.sha256, o.detail, run_id) for o in outcomes])
 
 
 async def download_documents(con: duckdb.DuckDBPyConnection, cfg: CustomerConfig, client: VPClient,

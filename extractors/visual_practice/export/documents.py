@@ -102,10 +102,6 @@ def place_documents(con: duckdb.DuckDBPyConnection, cfg: CustomerConfig, root: P
     """Hash and copy every manifest row's file; record the outcomes in `_document_files`."""
     previous = _previous_copies(con)
     placed = [place_document(cfg, root, row, previous.get(row.document_id)) for row in rows]
-    if placed:
-        con.executemany(
-            f"INSERT OR REPLACE INTO {raw.SCHEMA}._document_files VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(d.document_id, str(d.path) if d.path else None, d.status, d.size_bytes, d.sha256, d.detail, run_id)
-             for d in placed],
-        )
+    raw.record_document_files(con, [(d.document_id, str(d.path) if d.path else None, d.status, d.size_bytes,
+                                     d.sha256, d.detail, run_id) for d in placed])
     return placed

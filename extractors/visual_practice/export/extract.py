@@ -28,7 +28,7 @@ from extractors.visual_practice.export.files import ExportError, ExportFile, Exp
 from extractors.visual_practice.export.stage import StagedFile, stage_file
 from vp2pd.config import CustomerConfig
 from vp2pd.vp_contract import COLLECTIONS, Collection
-from vp2pd.warehouse import quote
+from vp2pd.warehouse import insert_rows, quote
 
 SOURCE = "csv"
 NOT_EXPORTED = ("automations", "templates", "reports")  # configuration, not data: never in an export
@@ -186,9 +186,9 @@ class ExportJob:
         ).fetchall()
         placed = place_documents(self.con, self.cfg, self.export.root, [ManifestRow(*r) for r in rows], self.run_id)
         self.con.execute("CREATE OR REPLACE TEMP TABLE _csv_documents_hashes (id VARCHAR, sha256 VARCHAR)")
-        hashes = [(d.document_id, d.sha256) for d in placed if d.sha256]
-        if hashes:  # none when no file is beside the manifest (a metadata-only export); DuckDB refuses an empty executemany
-            self.con.executemany("INSERT INTO _csv_documents_hashes VALUES (?, ?)", hashes)
+        # none when no file is beside the manifest (a metadata-only export)
+        insert_rows(self.con, "_csv_documents_hashes", ("id", "sha256"),
+                    [(d.document_id, d.sha256) for d in placed if d.sha256])
 
     def _mark_gone(self, coll: Collection, staged: list[StagedFile], landed_keys: str) -> tuple[int, str | None]:
         """Records an earlier CSV run landed that this export no longer has are deleted (as of its date).
