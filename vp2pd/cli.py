@@ -195,6 +195,9 @@ def propose_map(customer: str = CustomerOpt) -> None:
     low = [c for c in proposal.columns + proposal.fields if c["confidence"] < 0.9]
     console.print(f"{len(proposal.profiles)} raw columns profiled; {len(proposal.columns)} unknown source columns "
                   f"and {len(proposal.fields)} field entries proposed, {len(low)} below 0.9 -> {path}")
+    console.print("signals: " + ", ".join(f"{k} {v}" for k, v in proposal.signals.items()), highlight=False)
+    for warning in proposal.warnings:
+        console.print(f"[yellow]warning:[/] {redact(warning)}", highlight=False)
 
 
 @app.command("confirm-map")
