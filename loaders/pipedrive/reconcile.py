@@ -25,6 +25,7 @@ from loaders.pipedrive.ledger import Ledger
 from loaders.pipedrive.load import Loader
 from loaders.pipedrive.rows import read_mart
 from loaders.pipedrive.sequence import STEPS, Step
+from vp2pd.warehouse import insert_rows
 
 MACROS = Path(__file__).resolve().parents[2] / "macros" / "raw_collections.sql"
 # Body fields that steer a write but are not stored on the record (a relationship's viewing org).
@@ -138,10 +139,10 @@ async def _read_step(client: PipedriveClient, loader: Loader, step: Step) -> Non
         if pid in by_id:
             sent = by_id[pid][1]
             actual[pid] = canonical([project(sent[name], record_value(record, name)) for name in sorted(sent)])
-    _insert(con, "reconcile.present", ["object", "pipedrive_id"], present)
-    _insert(con, "reconcile.records", ["object", "source_key", "pipedrive_id", "fields", "expected", "actual"],
-            [(step.name, key, pid, canonical(sorted(body)), canonical([body[k] for k in sorted(body)]), actual.get(pid))
-             for pid, (key, body) in by_id.items()])
+    insert_rows(con, "reconcile.present", ["object", "pipedrive_id"], present, as_text=True)
+    insert_rows(con, "reconcile.records", ["object", "source_key", "pipedrive_id", "fields", "expected", "actual"],
+                [(step.name, key, pid, canonical(sorted(body)), canonical([body[k] for k in sorted(body)]),
+                  actual.get(pid)) for pid, (key, body) in by_id.items()], as_text=True)
 
 
 SCHEMA = """
@@ -172,20 +173,6 @@ def field_mismatches(ledger: Ledger) -> list[dict[str, Any]]:
     Records not read back (missing in Pipedrive) are counted by `_compare`, not here."""
     differing = [r[0] for r in ledger.con.execute(DIFFERING).fetchall()]
     return ledger.rows(FIELD_MISMATCHES, [differing]) if differing else []
-
-
-def _insert(con: Any, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """Bulk insert through Arrow (DuckDB's executemany is a statement per row)."""
-    if not rows:
-        return
-    import pyarrow as pa
-
-    batch = pa.table({c: pa.array([r[i] for r in rows], pa.string()) for i, c in enumerate(columns)})
-    con.register("_rows", batch)
-    try:
-        con.execute(f"insert into {table} select * from _rows")
-    finally:
-        con.unregister("_rows")
 
 
 def _compare(ledger: Ledger) -> ReconcileResult:

@@ -99,7 +99,7 @@ def _raw_strata(con: duckdb.DuckDBPyConnection) -> list[str]:
     if _has_table(con, RAW, "appointments"):
         out.append(f"select 'month:' || strftime(starts_at, '%Y-%m'), 'appointments', cast(id as varchar) "
                    f"from {RAW}.appointments, (select max(started_at) as ref from {RAW}._runs) r "
-                   f"where _deleted_at is null and starts_at <= r.ref and starts_at > date_trunc('month', r.ref) "
+                   f"where _deleted_at is null and starts_at <= r.ref and starts_at >= date_trunc('month', r.ref) "
                    f"- interval 11 month")
     # Every status of every collection that has one (service records and invoices, but also clients,
     # contracts, appointments): a status the transform skips is reported as not migrating.

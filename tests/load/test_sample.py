@@ -78,10 +78,13 @@ async def test_sample_covers_every_stratum_and_its_diff_finds_planted_mismatches
                 "pipedrive.pipedrive__deal_products) m join raw_visual_practice.service_records s "
                 "on m.f.source_collection = 'service_records' and s.id = m.f.source_id")
     assert sampled(env, keys, services) == {v for _, v in env.rows(services)} and len(sampled(env, keys, services)) >= 2
-    extracted = env.rows("select max(started_at) from raw_visual_practice._runs")[0][0].date()
+    # The appointment's own start (the practice's calendar), up to the extraction's moment: a future
+    # booking later on the extraction's day is not "in the last 12 months" (nor a UTC due date).
+    extracted = env.rows("select max(started_at) from raw_visual_practice._runs")[0][0]
     first = date(extracted.year - (extracted.month <= 11), (extracted.month - 12) % 12 + 1, 1)
-    months = (f"select natural_key, strftime(due_date::date, '%Y-%m') from pipedrive.pipedrive__activities "
-              f"where due_date::date >= '{first}' and due_date::date <= '{extracted}'")
+    months = ("select a.natural_key, strftime(r.starts_at, '%Y-%m') from pipedrive.pipedrive__activities a "
+              "join raw_visual_practice.appointments r on a.source_collection = 'appointments' and r.id = a.source_id "
+              f"where r.starts_at >= '{first}' and r.starts_at <= '{extracted}'")
     assert sampled(env, keys, months) == {v for _, v in env.rows(months)} and len(sampled(env, keys, months)) >= 10
     # Every quirk of the manifest whose record migrates has a sampled record.
     manifest = json.loads(quirks.read_text(encoding="utf-8"))["records"]
