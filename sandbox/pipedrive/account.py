@@ -18,7 +18,8 @@ from sandbox.pipedrive.timefmt import v1_time, v2_time
 
 # Object types with their own id sequence. v2 records keep `is_deleted`, v1 ones `active_flag`.
 TABLES = ("persons", "organizations", "deals", "activities", "products", "pipelines", "stages",
-          "deal_products", "notes", "files", "activity_types", "organization_relationships", "users")
+          "deal_products", "notes", "files", "activity_types", "organization_relationships", "users",
+          "boards", "phases", "projects")
 SNAPSHOT_FORMAT = 1
 DEFAULT_STAGES = ("Qualified", "Contact made", "Demo scheduled", "Proposal made", "Negotiations started")
 DEFAULT_ACTIVITY_TYPES = (("Call", "call"), ("Meeting", "meeting"), ("Task", "task"), ("Deadline", "deadline"),
@@ -125,8 +126,9 @@ class Account:
         self.rng.setstate((version, tuple(internal), gauss))
         self.company_id, self.me_id = snapshot["company_id"], snapshot["me_id"]
         self.fields.restore(snapshot["fields"])
-        self.tables = {name: Table({row["id"]: row for row in t["rows"]}, t["last_id"])
-                       for name, t in snapshot["tables"].items()}
+        # A snapshot from before a table existed (boards, phases, projects) starts that table empty.
+        self.tables = {name: Table() for name in TABLES} | {
+            name: Table({row["id"]: row for row in t["rows"]}, t["last_id"]) for name, t in snapshot["tables"].items()}
         self.blobs = {int(i): base64.b64decode(b) for i, b in snapshot["blobs"].items()}
 
     # -- export ------------------------------------------------------------------------------------

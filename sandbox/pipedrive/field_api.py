@@ -1,5 +1,6 @@
 """API v2 fields endpoints: list (cursor), get, add, update, delete, and the bulk option endpoints,
-for persons, organizations, deals, products and activities (activity fields are read-only in v2)."""
+for persons, organizations, deals, products, projects and activities (activity fields are read-only
+in v2)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sandbox.pipedrive.paging import offset_cursor_page, v2_limit
 
 # operationId stem per entity: getPersonFields, addPersonField, addPersonFieldOptions, ...
 STEMS = {"person": "Person", "organization": "Organization", "deal": "Deal", "activity": "Activity",
-         "product": "Product"}
+         "product": "Product", "project": "Project"}
 
 
 def _handlers(entity: str) -> dict[str, object]:

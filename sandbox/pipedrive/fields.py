@@ -22,6 +22,7 @@ FIELD_ENTITIES: dict[str, tuple[str, str]] = {
     "deal": ("dealFields", "/deals"),
     "activity": ("activityFields", "/activities"),
     "product": ("productFields", "/products"),
+    "project": ("projectFields", "/projects"),
 }
 # Custom fields per company by plan. Pipedrive caps them per plan (403 feature_capping_*, changelog
 # 2022-03-30) without publishing the numbers in the API docs; these follow its pricing page tiers
@@ -98,7 +99,8 @@ class FieldCatalogue:
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         self._next_option_id = snapshot["next_option_id"]
-        self.fields = {e: [Field(**f) for f in fs] for e, fs in snapshot["fields"].items()}
+        self.fields = {e: _builtin_fields(e, self._now()) for e in FIELD_ENTITIES} | {
+            e: [Field(**f) for f in fs] for e, fs in snapshot["fields"].items()}
 
     # -- lookups -----------------------------------------------------------------------------------
     def active(self, entity: str) -> list[Field]:

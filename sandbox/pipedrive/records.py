@@ -154,6 +154,42 @@ def _pipeline(account: Account, row: dict[str, Any], body: dict[str, Any], creat
         row["order_nr"] = len(account.table("pipelines").rows) + 1
 
 
+def _board(account: Account, row: dict[str, Any], body: dict[str, Any], creating: bool) -> None:
+    if creating and body.get("order_nr") is None:
+        row["order_nr"] = sum(not b["is_deleted"] for b in account.table("boards").rows.values()) + 1
+
+
+def _phase(account: Account, row: dict[str, Any], body: dict[str, Any], creating: bool) -> None:
+    if creating and body.get("order_nr") is None:
+        row["order_nr"] = sum(p["board_id"] == body["board_id"] and not p["is_deleted"]
+                              for p in account.table("phases").rows.values()) + 1
+
+
+PROJECT_STATUSES = ("open", "completed", "canceled")  # `deleted` is what DELETE makes, not a value to send
+PROJECT_LINKS = (("deal_ids", "deals"), ("person_ids", "persons"), ("org_ids", "organizations"))
+
+
+def _project(account: Account, row: dict[str, Any], body: dict[str, Any], creating: bool) -> None:
+    row.pop("template_id", None)  # request-only: the spec's Project has no template_id
+    if "status" in body and body["status"] not in PROJECT_STATUSES:
+        raise bad_request(f"status: must be one of {', '.join(PROJECT_STATUSES)}, got {body['status']!r}")
+    if body.get("phase_id") is not None:
+        phase = account.table("phases").rows[body["phase_id"]]  # live: checked as a reference
+        if body.get("board_id") not in (None, phase["board_id"]):
+            raise bad_request(f"phase_id: phase {phase['id']} is not on board {body['board_id']}")
+        row["board_id"] = phase["board_id"]
+    elif body.get("board_id") is not None and (creating or body["board_id"] != row.get("board_id")):
+        raise bad_request("phase_id: required with board_id (a project sits in one phase of its board)")
+    for prop, table in PROJECT_LINKS:
+        for i, linked in enumerate(body.get(prop) or []):
+            if account.live(table, linked) is None:
+                raise bad_request(f"{prop}[{i}]: no {table[:-1]} with id {linked}")
+        if prop in body:
+            row[prop] = sorted(set(body[prop] or []))
+    if creating or ("status" in body and body["status"] != row.get("_status_before")):
+        row["status_change_time"] = account.now_v2()
+
+
 def _nothing(account: Account, row: dict[str, Any], body: dict[str, Any], creating: bool) -> None:
     return None
 
@@ -179,6 +215,12 @@ ENTITIES: dict[str, Entity] = {e.table: e for e in (
     Entity("pipelines", "Pipeline", "/pipelines", None, (), (("is_deal_probability_enabled", False),), _pipeline),
     Entity("stages", "Stage", "/stages", None, (("pipeline_id", "pipelines"),),
            (("deal_probability", 100), ("is_deal_rot_enabled", False)), _stage),
+    Entity("boards", "Project board", "/boards", None, (), (), _board),
+    Entity("phases", "Project phase", "/phases", None, (("board_id", "boards"),), (), _phase),
+    Entity("projects", "Project", "/projects", "project",
+           OWNED + (("board_id", "boards"), ("phase_id", "phases")),
+           (("status", "open"), ("deal_ids", []), ("person_ids", []), ("org_ids", []), ("label_ids", []),
+            ("description", "")), _project),
 )}
 
 
@@ -215,11 +257,13 @@ def update(account: Account, entity: Entity, row: dict[str, Any], body: dict[str
     check_refs(account, entity, body)
     custom = _custom(account, entity, body)
     staged = dict(row)
+    staged["_status_before"] = row.get("status")
     staged.update({k: v for k, v in body.items() if k != "custom_fields"})
     entity.derive(account, staged, body, False)  # may raise: the stored row stays untouched
     if entity.field_entity:
         staged["_custom"] = {**row.get("_custom", {}), **custom}
     staged["update_time"] = account.now_v2()
+    staged.pop("_status_before")
     row.update(staged)
     return row
 
@@ -235,6 +279,8 @@ def _custom(account: Account, entity: Entity, body: dict[str, Any]) -> dict[str,
 def public(account: Account, entity: Entity, row: dict[str, Any]) -> dict[str, Any]:
     """The record as the API shows it: stored values, custom fields of live fields only."""
     shown = {k: v for k, v in row.items() if not k.startswith("_")}
+    if "is_deleted" not in response_properties(entity.path):  # boards, phases, projects: the spec has none
+        shown.pop("is_deleted", None)
     if entity.field_entity:
         shown["custom_fields"] = account.fields.shown_values(entity.field_entity, row.get("_custom", {}))
     return shown

@@ -36,6 +36,9 @@ OPERATIONS = {
     "products": ("getProducts", "getProduct", "addProduct", "updateProduct", "deleteProduct"),
     "pipelines": ("getPipelines", "getPipeline", "addPipeline", "updatePipeline", "deletePipeline"),
     "stages": ("getStages", "getStage", "addStage", "updateStage", "deleteStage"),
+    "boards": ("getProjectsBoards", "getProjectsBoard", "addProjectBoard", "updateProjectBoard", "deleteProjectBoard"),
+    "phases": ("getProjectsPhases", "getProjectsPhase", "addProjectPhase", "updateProjectPhase", "deleteProjectPhase"),
+    "projects": ("getProjects", "getProject", "addProject", "updateProject", "deleteProject"),
 }
 
 
@@ -88,7 +91,10 @@ def _entity_handlers(entity: Entity) -> dict[str, Any]:
         return row
 
     async def get(ctx: Ctx) -> Response:
-        return ctx.ok(records.public(ctx.account, entity, stored(ctx, live=False)))
+        # A deleted board or phase is gone (nothing in its shape could say it is deleted); a deleted
+        # project stays readable with status `deleted`, as the other entities do with `is_deleted`.
+        gone_when_deleted = entity.table in ("boards", "phases")
+        return ctx.ok(records.public(ctx.account, entity, stored(ctx, live=gone_when_deleted)))
 
     async def add(ctx: Ctx) -> Response:
         row = records.create(ctx.account, entity, await ctx.body())
@@ -109,6 +115,77 @@ def _entity_handlers(entity: Entity) -> dict[str, Any]:
         return ctx.ok({"id": row["id"]})
 
     return dict(zip(("list", "get", "add", "update", "delete"), (list_, get, add, update, delete)))
+
+
+# -- projects, boards, phases ------------------------------------------------------------------------
+# Their lists differ from the other entities': boards and phases come whole (no paging parameters in
+# the spec, `additional_data: null`), phases only of one board; projects page by cursor but filter by
+# a status list (`open,completed`; `deleted` ones only when asked) and by membership of a linked id.
+async def list_boards(ctx: Ctx) -> Response:
+    rows = [r for r in ctx.account.table("boards").rows.values() if not r["is_deleted"]]
+    entity = ENTITIES["boards"]
+    return ctx.ok([records.public(ctx.account, entity, r) for r in sorted(rows, key=lambda r: (r["order_nr"], r["id"]))])
+
+
+async def list_phases(ctx: Ctx) -> Response:
+    board_id = ctx.query("board_id")
+    if board_id is None:
+        raise bad_request("board_id: required")
+    rows = [r for r in ctx.account.table("phases").rows.values() if r["board_id"] == board_id and not r["is_deleted"]]
+    entity = ENTITIES["phases"]
+    return ctx.ok([records.public(ctx.account, entity, r) for r in sorted(rows, key=lambda r: (r["order_nr"], r["id"]))])
+
+
+async def list_projects(ctx: Ctx) -> Response:
+    if ctx.query("filter_id") is not None:
+        raise bad_request(f"filter_id: no filter with id {ctx.query('filter_id')}")
+    raw = ctx.query("status")
+    statuses = {s.strip() for s in raw.split(",") if s.strip()} if raw else set(records.PROJECT_STATUSES)
+    unknown = statuses - {*records.PROJECT_STATUSES, "deleted"}
+    if unknown:
+        raise bad_request(f"status: unknown status {', '.join(sorted(unknown))}")
+    rows = [r for r in ctx.account.table("projects").rows.values()
+            if ("deleted" if r["is_deleted"] else r["status"]) in statuses]
+    if ctx.query("phase_id") is not None:
+        rows = [r for r in rows if r["phase_id"] == ctx.query("phase_id")]
+    for name, prop in (("deal_id", "deal_ids"), ("person_id", "person_ids"), ("org_id", "org_ids")):
+        if ctx.query(name) is not None:
+            rows = [r for r in rows if ctx.query(name) in r[prop]]
+    page, next_cursor = cursor_page(rows, "id", "asc", v2_limit(ctx.query("limit")), ctx.query("cursor"))
+    entity = ENTITIES["projects"]
+    return ctx.ok([records.public(ctx.account, entity, r) for r in page], {"next_cursor": next_cursor})
+
+
+def _delete_guarded(table: str, children: tuple[tuple[str, str], ...]) -> Any:
+    """DELETE of a board or phase that still holds live phases or projects is refused (400)."""
+    async def delete(ctx: Ctx) -> Response:
+        row = ctx.account.live(table, ctx.path_id())
+        if row is None:
+            raise not_found(ENTITIES[table].label)
+        for child, prop in children:
+            held = [c["id"] for c in ctx.account.table(child).rows.values() if c[prop] == row["id"] and not c["is_deleted"]]
+            if held:
+                raise bad_request(f"id: {ENTITIES[table].label.lower()} {row['id']} still holds {child} {held[:5]}")
+        row.update(is_deleted=True, update_time=ctx.account.now_v2())
+        return ctx.ok({"id": row["id"]})
+    return delete
+
+
+async def delete_project(ctx: Ctx) -> Response:
+    row = ctx.account.live("projects", ctx.path_id())
+    if row is None:
+        raise not_found("Project")
+    now = ctx.account.now_v2()
+    row.update(is_deleted=True, status="deleted", status_change_time=now, update_time=now)
+    return ctx.ok({"id": row["id"]})
+
+
+PROJECT_OVERRIDES: dict[str, Any] = {
+    "getProjectsBoards": list_boards, "getProjectsPhases": list_phases, "getProjects": list_projects,
+    "deleteProjectBoard": _delete_guarded("boards", (("phases", "board_id"), ("projects", "board_id"))),
+    "deleteProjectPhase": _delete_guarded("phases", (("projects", "phase_id"),)),
+    "deleteProject": delete_project,
+}
 
 
 # -- deal products ---------------------------------------------------------------------------------
@@ -215,7 +292,7 @@ def register(handlers: Handlers) -> None:
     for table, op_ids in OPERATIONS.items():
         made = _entity_handlers(ENTITIES[table])
         for kind, op_id in zip(("list", "get", "add", "update", "delete"), op_ids):
-            handlers[("v2", op_id)] = made[kind]
+            handlers[("v2", op_id)] = PROJECT_OVERRIDES.get(op_id, made[kind])
     handlers.update({
         ("v2", "getDealProducts"): get_deal_products,
         ("v2", "getDealsProducts"): get_deals_products,

@@ -14,7 +14,7 @@ ENTITIES = {"persons": {"name": "Ann"}, "organizations": {"name": "Org"}, "deals
             "pipelines": {"name": "Pipeline"}}
 UPDATES = {"persons": {"name": "Ann B"}, "organizations": {"name": "Org B"}, "deals": {"value": 10},
            "activities": {"done": True}, "products": {"tax": 5}, "pipelines": {"name": "P B"}, "stages": {"name": "S B"}}
-FIELD_PATHS = ("personFields", "organizationFields", "dealFields", "productFields")
+FIELD_PATHS = ("personFields", "organizationFields", "dealFields", "productFields", "projectFields")
 
 
 def calls() -> list[tuple[str, str, dict[str, Any]]]:
@@ -52,6 +52,15 @@ def calls() -> list[tuple[str, str, dict[str, Any]]]:
             ("PUT", "/v1/organizationRelationships/1", {"json": {"type": "related"}}),
             ("DELETE", "/v1/organizationRelationships/1", {}), ("DELETE", "/v1/activityTypes/7", {}),
             ("DELETE", "/v1/files/1", {}), ("DELETE", "/v1/notes/1", {})]
+    out += [("POST", "/api/v2/boards", {"json": {"name": "Board"}}), ("GET", "/api/v2/boards", {}),
+            ("GET", "/api/v2/boards/1", {}), ("PATCH", "/api/v2/boards/1", {"json": {"name": "Board B"}}),
+            ("POST", "/api/v2/phases", {"json": {"name": "Phase", "board_id": 1}}),
+            ("GET", "/api/v2/phases", {"params": {"board_id": 1}}), ("GET", "/api/v2/phases/1", {}),
+            ("PATCH", "/api/v2/phases/1", {"json": {"name": "Phase B"}}),
+            ("POST", "/api/v2/projects", {"json": {"title": "Project", "phase_id": 1, "person_ids": [1]}}),
+            ("GET", "/api/v2/projects", {}), ("GET", "/api/v2/projects/1", {}),
+            ("PATCH", "/api/v2/projects/1", {"json": {"status": "completed"}}),
+            ("DELETE", "/api/v2/projects/1", {}), ("DELETE", "/api/v2/phases/1", {}), ("DELETE", "/api/v2/boards/1", {})]
     for name in ("deals", "activities", "persons", "products", "organizations", "stages", "pipelines"):
         out.append(("DELETE", f"/api/v2/{name}/{6 if name == 'stages' else 2 if name == 'organizations' else 1}", {}))
     return out

@@ -173,5 +173,5 @@ async def test_unknown_paths_and_unemulated_operations() -> None:
     async with sandbox_client(app) as client:
         unknown = await client.get("/api/v2/nothing")
         assert unknown.status_code == 404 and unknown.json()["success"] is False
-        unemulated = await client.get("/api/v2/projects")  # in the spec, not in the sandbox
-        assert unemulated.status_code == 501 and "getProjects" in unemulated.json()["error"]
+        unemulated = await client.get("/api/v2/projectTemplates")  # in the spec, not in the sandbox
+        assert unemulated.status_code == 501 and "getProjectTemplates" in unemulated.json()["error"]
