@@ -111,8 +111,7 @@ async def run_reconcile(client: PipedriveClient, ledger: Ledger, home: Path, *, 
     for step in STEPS:
         loader.shaper.id_maps[step.name] = ledger.id_map(step.name)
     for step in STEPS:
-        if step.name != "projects":
-            await _read_step(client, loader, step)
+        await _read_step(client, loader, step)
     return _compare(ledger)
 
 
@@ -178,8 +177,6 @@ def field_mismatches(ledger: Ledger) -> list[dict[str, Any]]:
 def _compare(ledger: Ledger) -> ReconcileResult:
     result = ReconcileResult()
     for step in STEPS:
-        if step.name == "projects":
-            continue
         rows = ledger.con.execute(f"select count(*) from pipedrive.{step.mart}").fetchone()[0]
         [counts] = ledger.rows(
             "with mart as (select natural_key from pipedrive." + step.mart + "), "

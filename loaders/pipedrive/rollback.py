@@ -1,8 +1,8 @@
 """`vp2pd rollback --run ID | --all [--dry-run]`: undo what the ledger says a run created.
 
 Only operations the ledger recorded as landed creates (`done`, `resolved`) are undone, in reverse
-dependency order (notes before persons, persons before organizations; setup's stages, pipelines and
-custom fields last), newest first. Each delete is itself an intent in a `rollback` run; the undone
+dependency order (projects first, notes before persons, persons before organizations; setup's
+project phases and boards, stages, pipelines and custom fields last), newest first. Each delete is itself an intent in a `rollback` run; the undone
 create is marked `rolled_back` and leaves id_map. Resumable: a rerun only sees what is not yet
 rolled back, and a delete answered 404/410 (already gone, e.g. deleted before a crash) counts as done.
 Updates (a delta's PATCH of the changed fields) carry a before-image, the same fields as Pipedrive
@@ -22,8 +22,11 @@ from loaders.pipedrive.ledger import LANDED, ROLLED_BACK, Intent, Ledger, Outcom
 from loaders.pipedrive.sequence import STEPS
 from loaders.pipedrive.settings import FIELDS_PATHS
 
-ORDER = [s.name for s in reversed(STEPS)] + ["stages", "pipelines", "custom_fields"]
-ENTITY_OBJECT = {"person": "persons", "organization": "organizations", "deal": "deals", "product": "products"}
+# Setup's objects after every record: a board goes after its phases, a phase after its projects
+# (Pipedrive refuses to delete a board or phase that still holds them).
+ORDER = [s.name for s in reversed(STEPS)] + ["phases", "boards", "stages", "pipelines", "custom_fields"]
+ENTITY_OBJECT = {"person": "persons", "organization": "organizations", "deal": "deals", "product": "products",
+                 "project": "projects"}
 GONE = (404, 410)
 DELETED = "deleted"  # a rollback op that landed (not LANDED: it must never enter id_map)
 

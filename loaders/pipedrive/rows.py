@@ -7,6 +7,7 @@ through the owner map, pipeline and stage names through the account's ids.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -17,7 +18,7 @@ import duckdb
 from vp2pd import pipedrive_contract as contract
 
 from loaders.pipedrive.fields import FieldCatalogue
-from loaders.pipedrive.sequence import REFERENCES, Step
+from loaders.pipedrive.sequence import LIST_REFERENCES, REFERENCES, Step
 
 
 class MissingReference(ValueError):
@@ -121,6 +122,7 @@ class Shaper:
     fallback_owner: int | None
     pipelines: dict[str, int] = field(default_factory=dict)  # pipeline name -> id
     stages: dict[tuple[str, str], int] = field(default_factory=dict)  # (pipeline, stage) -> id
+    boards: dict[str, tuple[int, int]] = field(default_factory=dict)  # board name -> (board id, first phase id)
 
     def ref(self, obj: str, key: str) -> int:
         pid = self.id_maps.get(obj, {}).get(key)
@@ -176,7 +178,28 @@ class Shaper:
             body["pipeline_id"] = self.pipelines[row["pipeline_name"]]
             if row.get("stage_name"):
                 body["stage_id"] = self.stages[(row["pipeline_name"], row["stage_name"])]
-        named = {n: plain(row[n]) for n in self.custom_fields.get(step.name, []) if row.get(n) not in (None, [])}
+        if step.name == "projects":
+            self._project(row, body)
+            values = row.get("project_fields") or {}
+            values = json.loads(values) if isinstance(values, str) else values
+        else:
+            values = row
+        named = {n: plain(values[n]) for n in self.custom_fields.get(step.name, []) if values.get(n) not in (None, [], "")}
         if named and "custom_fields" in allowed:
             body["custom_fields"] = self.catalogues[step.name].custom_fields(named)
         return body
+
+    def _project(self, row: Mapping[str, Any], body: dict[str, Any]) -> None:
+        """A custom-object record as a project: its type's board (first phase), its N:N links as id
+        lists, and a description naming the source record (the identity read-back matches on; the
+        record's properties travel as project fields, by label, through `project_fields`)."""
+        board = self.boards.get(row["board_name"])
+        if board is None:
+            raise MissingReference(f"project board {row['board_name']!r} is not in Pipedrive (run `vp2pd setup`)")
+        body["board_id"], body["phase_id"] = board
+        for column, (name, obj) in LIST_REFERENCES.items():
+            keys = row.get(column) or []
+            if keys:
+                body[name] = sorted(self.ref(obj, k) for k in keys)
+        body["description"] = (f"Migrated from Visual Practice: {row['source_collection']} {row['source_id']} "
+                               f"({row['board_name']}, object {row['object_key']})")

@@ -35,7 +35,9 @@ STEPS: Final[tuple[Step, ...]] = (
     Step("activities", "pipedrive__activities", "activities", None, ("subject", "due_date", "due_time", "person_id")),
     Step("notes", "pipedrive__notes", "notes", None, ("content", "person_id", "deal_id")),
     Step("files", "pipedrive__files", "files", None, ("name", "person_id")),
-    Step("projects", "pipedrive__projects", "", None, ("title",)),
+    # Projects (custom-object records): the mart has no Source_System_ID project field, so the
+    # description the loader writes ("Migrated from Visual Practice: <collection> <id> ...") is the identity.
+    Step("projects", "pipedrive__projects", "projects", "project", ("description",)),
 )
 BY_NAME: Final = {s.name: s for s in STEPS}
 
@@ -49,3 +51,12 @@ REFERENCES: Final[dict[str, tuple[str, str]]] = {
     "rel_owner_org_key": ("rel_owner_org_id", "organizations"),
     "rel_linked_org_key": ("rel_linked_org_id", "organizations"),
 }
+# List references (a project's N:N links): `<x>_keys` -> (body field of ids, ledger object).
+LIST_REFERENCES: Final[dict[str, tuple[str, str]]] = {
+    "person_keys": ("person_ids", "persons"),
+    "org_keys": ("org_ids", "organizations"),
+    "deal_keys": ("deal_ids", "deals"),
+}
+# Phases of each project board setup makes when the pipeline worksheet names none (`project_phases:`);
+# migrated projects land in the first.
+DEFAULT_PROJECT_PHASES: Final = ("Migrated",)

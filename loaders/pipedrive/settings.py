@@ -24,6 +24,9 @@ OBJECTS: Final[dict[str, tuple[Version, str, Paging]]] = {
     "products": ("v2", "/products", "cursor"),
     "pipelines": ("v2", "/pipelines", "cursor"),
     "stages": ("v2", "/stages", "cursor"),
+    "projects": ("v2", "/projects", "cursor"),
+    "boards": ("v2", "/boards", "none"),  # project boards and phases: lists the API returns whole
+    "phases": ("v2", "/phases", "none"),
     "notes": ("v1", "/notes", "offset"),
     "files": ("v1", "/files", "offset"),
     "users": ("v1", "/users", "none"),
@@ -41,8 +44,9 @@ FIELDS_PATHS: Final[dict[str, str]] = {
     "deals": "/dealFields",
     "products": "/productFields",
     "activities": "/activityFields",
+    "projects": "/projectFields",
 }
-WRITABLE_FIELDS: Final[frozenset[str]] = frozenset({"persons", "organizations", "deals", "products"})
+WRITABLE_FIELDS: Final[frozenset[str]] = frozenset({"persons", "organizations", "deals", "products", "projects"})
 
 VERSION_PREFIX: Final[dict[Version, str]] = {"v2": "/api/v2", "v1": "/v1"}
 COMPANY_URL: Final = "https://{company}.pipedrive.com"  # a real account's base URL

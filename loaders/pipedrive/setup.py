@@ -3,7 +3,10 @@
 Custom fields from `pipedrive.pipedrive__custom_fields` are reused by name and type or created
 (a same-name field of another type is a `FieldError`); missing pick-list options are added in one
 bulk call per field; the pipeline and stages of `customers/<slug>/pipeline.yml` are reused by name
-or created. Every creation is an intent first (ledger), so rollback can remove exactly what setup
+or created; one project board per custom-object type (the mart's `board_name`, which is what a
+user browsing Projects expects: care plans and equipment loans on separate boards) with the phases
+of the worksheet's `project_phases:` (default: one phase, "Migrated"), reused by name or created.
+Every creation is an intent first (ledger), so rollback can remove exactly what setup
 made and a crash mid-setup is resolved on rerun by name. Field keys and option ids are recorded in
 `ledger.fields`.
 """
@@ -23,7 +26,7 @@ from loaders.pipedrive.client import PipedriveClient
 from loaders.pipedrive.fields import FieldCatalogue
 from loaders.pipedrive.ledger import ABANDONED, RESOLVED, Intent, Ledger
 from loaders.pipedrive.settings import FIELDS_PATHS, WRITABLE_FIELDS
-from loaders.pipedrive.sequence import STEPS
+from loaders.pipedrive.sequence import DEFAULT_PROJECT_PHASES, STEPS
 
 ENTITY_OBJECT = {s.entity: s.obj for s in STEPS if s.entity} | {"activity": "activities"}
 
@@ -37,6 +40,7 @@ class SetupResult:
     not_writable: list[str] = field(default_factory=list)  # activity fields: API v2 cannot set them
     unsupported: list[str] = field(default_factory=list)  # a type Pipedrive has not (the mart's to fix)
     pipeline: dict[str, Any] = field(default_factory=dict)
+    boards: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {id, phases: {name: id}}
 
 
 @functools.cache
@@ -66,7 +70,7 @@ async def _created(ledger: Ledger, run_id: str, obj: str, key: str, method: str,
 
 def _resolve_setup_doubts(ledger: Ledger, existing: dict[tuple[str, str], str]) -> None:
     """Setup intents of a crashed run: the thing exists by name now -> it was ours."""
-    for obj in ("custom_fields", "pipelines", "stages"):
+    for obj in ("custom_fields", "pipelines", "stages", "boards", "phases"):
         for op in ledger.in_doubt(obj):
             pid = existing.get((obj, op["source_key"]))
             intent = Intent(op["op_id"], obj, op["source_key"], None)
@@ -74,6 +78,11 @@ def _resolve_setup_doubts(ledger: Ledger, existing: dict[tuple[str, str], str]) 
                 ledger.landed(intent, op["run_id"], pid, status=RESOLVED, http_status=None)
             else:
                 ledger.settle(op["op_id"], ABANDONED)
+
+
+def _has_projects(ledger: Ledger) -> bool:
+    return bool(ledger.rows("select count(*) as n from information_schema.tables where table_schema = 'pipedrive' "
+                            "and table_name = 'pipedrive__projects'")[0]["n"])
 
 
 async def run_setup(client: PipedriveClient, ledger: Ledger, pipeline_path: Path) -> SetupResult:
@@ -90,6 +99,16 @@ async def run_setup(client: PipedriveClient, ledger: Ledger, pipeline_path: Path
     existing = {("custom_fields", f"{e}:{f.name}"): f.key for e, c in catalogues.items() for f in c.fields.values()}
     existing |= {("pipelines", n): str(i) for n, i in pipelines.items()}
     existing |= {("stages", f"{p}:{n}"): str(i) for (p, n), i in stages.items()}
+    board_names = [r["board_name"] for r in ledger.rows(
+        "select distinct board_name from pipedrive.pipedrive__projects order by 1")] if _has_projects(ledger) else []
+    boards: dict[str, int] = {}
+    phases: dict[tuple[int, str], int] = {}
+    if board_names:  # no custom objects, no board read (10 tokens a list)
+        boards = {b["name"]: int(b["id"]) async for b in client.list("boards")}
+        for bid in boards.values():
+            phases |= {(bid, p["name"]): int(p["id"]) async for p in client.list("phases", board_id=bid)}
+    existing |= {("boards", n): str(i) for n, i in boards.items()}
+    existing |= {("phases", f"{b}:{n}"): str(i) for (b, n), i in phases.items()}
     _resolve_setup_doubts(ledger, existing)
 
     for w in wanted:
@@ -130,9 +149,23 @@ async def run_setup(client: PipedriveClient, ledger: Ledger, pipeline_path: Path
                                   lambda s=stage: client.create("stages", {"name": s, "pipeline_id": pid}))
             stages[(pid, stage)] = int(made["id"])
     result.pipeline = {"name": name, "id": pid, "stages": {s: stages[(pid, s)] for s in worksheet["stages"]}}
+    phase_names = list(worksheet.get("project_phases") or DEFAULT_PROJECT_PHASES)
+    for board in board_names:
+        if board not in boards:
+            made = await _created(ledger, run_id, "boards", board, "POST", client.path("boards"),
+                                  lambda b=board: client.create("boards", {"name": b}))
+            boards[board] = int(made["id"])
+        bid = boards[board]
+        for phase in phase_names:
+            if (bid, phase) not in phases:
+                made = await _created(ledger, run_id, "phases", f"{bid}:{phase}", "POST", client.path("phases"),
+                                      lambda p=phase: client.create("phases", {"name": p, "board_id": bid}))
+                phases[(bid, phase)] = int(made["id"])
+        result.boards[board] = {"id": bid, "phases": {p: phases[(bid, p)] for p in phase_names}}
     ledger.finish_run(run_id, "completed", {"created_fields": len(result.created_fields),
                                             "reused_fields": len(result.reused_fields),
                                             "added_options": len(result.added_options),
+                                            "boards": len(result.boards),
                                             "not_writable": result.not_writable,
                                             "unsupported": result.unsupported})
     return result
