@@ -124,3 +124,21 @@ async def test_projects_load_once_with_boards_links_and_fields_reconcile_and_rol
     assert all(p["status"] == "deleted" for p in state["projects"])
     tokens = await admin(penv.app, "tokens")
     assert tokens["by_operation"]["v2 addProject"]["calls"] == len(marts)  # no retry made a second one
+
+
+@run_async
+async def test_a_project_whose_answer_was_lost_is_found_by_read_back_not_created_twice(
+        penv: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tests.load.helpers as helpers
+
+    marts = penv.rows("select count(*) from pipedrive.pipedrive__projects")[0][0]
+    await _setup(penv)
+    # Pipedrive applies every second project create, and its answer is lost on the way back.
+    monkeypatch.setattr(helpers, "CREATE_PATHS", ("/api/v2/projects",))
+    result = await load(penv, lose_every=2)
+    assert result.status == "completed", result.notes
+    count = result.counts["projects"]
+    assert count.resolved == marts // 2 and count.created == marts - marts // 2 and count.abandoned == 0
+    assert len(_live(await export(penv), "projects")) == marts
+    assert (await admin(penv.app, "tokens"))["by_operation"]["v2 addProject"]["calls"] == marts  # none re-sent
+    assert penv.rows("select count(*) from ledger.id_map where object = 'projects'")[0][0] == marts
