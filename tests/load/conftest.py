@@ -47,16 +47,23 @@ class Env:
             ledger.close()
 
 
-@pytest.fixture
-def env(built_warehouse: Path, tmp_path: Path) -> Env:
+def make_env(built: Path, tmp_path: Path, pipeline_extra: str = "") -> Env:
+    """A private copy of a built warehouse, a customer home (fallback owner, the demo's pipeline
+    worksheet plus `pipeline_extra`) and a fresh in-process sandbox."""
     warehouse = tmp_path / "demo.duckdb"
-    shutil.copy(built_warehouse, warehouse)
+    shutil.copy(built, warehouse)
     home = tmp_path / "customer"
     home.mkdir()
     (home / "owners.yml").write_text(f"fallback_owner: {FALLBACK}\n", encoding="utf-8")
-    shutil.copy(Path(__file__).resolve().parents[2] / "customers" / "demo" / "pipeline.yml", home / "pipeline.yml")
+    worksheet = (Path(__file__).resolve().parents[2] / "customers" / "demo" / "pipeline.yml").read_text(encoding="utf-8")
+    (home / "pipeline.yml").write_text(worksheet + pipeline_extra, encoding="utf-8")
     app, clock = make_sandbox(plan="ultimate", seats=10)
     return Env(warehouse, home, app, clock)
+
+
+@pytest.fixture
+def env(built_warehouse: Path, tmp_path: Path) -> Env:
+    return make_env(built_warehouse, tmp_path)
 
 
 MIGRATED_TABLES = ("persons", "organizations", "deals", "activities", "products", "pipelines", "stages",

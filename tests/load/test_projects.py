@@ -6,15 +6,14 @@ sandbox through the contract validator."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
 from loaders.pipedrive.setup import run_setup
-from tests.contract.pipedrive_sandbox import make_sandbox, run_async
-from tests.load.conftest import FALLBACK, Env
+from tests.contract.pipedrive_sandbox import run_async
+from tests.load.conftest import Env, make_env
 from tests.load.helpers import client_for, export, load
 from tests.loaders.sandbox_client import admin
 from tests.transform.conftest import KEY, _build
@@ -34,15 +33,7 @@ def enterprise_warehouse(practice_factory: Callable[..., Path], tmp_path_factory
 
 @pytest.fixture
 def penv(enterprise_warehouse: Path, tmp_path: Path) -> Env:
-    warehouse = tmp_path / "enterprise.duckdb"
-    shutil.copy(enterprise_warehouse, warehouse)
-    home = tmp_path / "customer"
-    home.mkdir()
-    (home / "owners.yml").write_text(f"fallback_owner: {FALLBACK}\n", encoding="utf-8")
-    worksheet = (Path(__file__).resolve().parents[2] / "customers" / "demo" / "pipeline.yml").read_text(encoding="utf-8")
-    (home / "pipeline.yml").write_text(worksheet + "project_phases: [Migrated, Reviewed]\n", encoding="utf-8")
-    app, clock = make_sandbox(plan="ultimate", seats=10)
-    return Env(warehouse, home, app, clock)
+    return make_env(enterprise_warehouse, tmp_path, "project_phases: [Migrated, Reviewed]\n")
 
 
 async def _setup(env: Env) -> Any:
