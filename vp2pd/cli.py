@@ -304,6 +304,10 @@ def preflight(customer: str = CustomerOpt) -> None:
     b = data["budget"]
     console.print(f"owners: {len(data['owners']['matched'])} matched, {len(data['owners']['unmatched'])} without a "
                   f"user; budget: {b['total_tokens']:,} tokens = {b['days']} day(s), ~{b['wall_time_s']:,} s; {page}")
+    plan = data["schema"]
+    console.print(f"schema plan: {len(plan['create_fields'])} fields to create, {len(plan['reuse_fields'])} to reuse, "
+                  f"{len(plan['add_options'])} options to add, {len(plan['create'])} pipeline/stage/board/phase "
+                  f"creates, {len(plan['conflicts'])} conflict(s)")
     if data["problem"]:
         fail(data["problem"])
 

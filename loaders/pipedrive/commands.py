@@ -36,12 +36,19 @@ async def session(cfg: CustomerConfig, client_factory: Callable[[], PipedriveCli
 
 async def preflight(cfg: CustomerConfig, **kw: Any) -> tuple[dict[str, Any], Path]:
     from loaders.pipedrive.preflight import run_preflight
+    from loaders.pipedrive.setup import plan_setup, read_account
 
     p = cfg.pipedrive
     async with session(cfg, **kw) as (client, ledger):
         found = await run_preflight(client, ledger.con, cfg.home, plan=p.plan, seats=p.seats,
                                     daily_budget=p.daily_budget, reserve=p.reserve_tokens)
+        schema = plan_setup(await read_account(client, ledger, cfg.pipeline_path))
     data = found.as_json()
+    data["schema"] = schema.as_json()
+    if schema.conflicts:  # setup would stop at the first: say so before anything is written
+        problems = [data["problem"]] if data["problem"] else []
+        data["problem"] = "; ".join(problems + [f"field type conflict: {c}" for c in schema.conflicts])
+        data["ok"] = False
     return data, reports.preflight_report(cfg.reports_dir, data)
 
 

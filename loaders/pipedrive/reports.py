@@ -66,8 +66,19 @@ def preflight_report(reports_dir: Path, data: dict[str, Any]) -> Path:
         ("Owners", status(data["ok"], "every owner resolved", data["problem"] or "")
          + table([{"staff": e, "user_id": i} for e, i in data["owners"]["matched"].items()])),
         ("Staff without a Pipedrive user", table(data["owners"]["unmatched"])),
+        ("Schema plan (what `vp2pd setup` will do)", _schema(data.get("schema"))),
         ("Budget", table(summary)), ("Tokens per object", table(budget["objects"], bar="create_tokens")),
         ("Choices and their cost (tokens)", table(budget["choices"]))])
+
+
+def _schema(plan: dict[str, Any] | None) -> str:
+    if not plan:
+        return "<p>not read</p>"
+    rows = [{"action": action, "item": item} for action, key in (
+        ("conflict (setup stops)", "conflicts"), ("create field", "create_fields"), ("reuse field", "reuse_fields"),
+        ("add option", "add_options"), ("create", "create"), ("not writable through the API", "not_writable"),
+        ("unsupported type", "unsupported")) for item in plan[key]]
+    return table(rows)
 
 
 def load_report(reports_dir: Path, data: dict[str, Any]) -> Path:

@@ -23,7 +23,7 @@ import yaml
 from vp2pd import pipedrive_contract as contract
 
 from loaders.pipedrive.client import PipedriveClient
-from loaders.pipedrive.fields import FieldCatalogue
+from loaders.pipedrive.fields import FieldCatalogue, _norm
 from loaders.pipedrive.ledger import ABANDONED, RESOLVED, Intent, Ledger
 from loaders.pipedrive.settings import FIELDS_PATHS, WRITABLE_FIELDS
 from loaders.pipedrive.sequence import DEFAULT_PROJECT_PHASES, STEPS
@@ -85,9 +85,33 @@ def _has_projects(ledger: Ledger) -> bool:
                             "and table_name = 'pipedrive__projects'")[0]["n"])
 
 
-async def run_setup(client: PipedriveClient, ledger: Ledger, pipeline_path: Path) -> SetupResult:
-    run_id = ledger.start_run("setup")
-    result = SetupResult(run_id)
+@dataclass
+class Account:
+    """What setup needs to know of the account and the marts, read once (list reads only)."""
+
+    wanted: list[dict[str, Any]]  # rows of pipedrive__custom_fields
+    catalogues: dict[str, FieldCatalogue]
+    worksheet: dict[str, Any]
+    pipelines: dict[str, int]
+    stages: dict[tuple[int, str], int]
+    board_names: list[str]
+    boards: dict[str, int]
+    phases: dict[tuple[int, str], int]
+
+    def existing(self) -> dict[tuple[str, str], str]:
+        """(ledger object, setup key) -> Pipedrive id of everything setup could have made."""
+        found = {("custom_fields", f"{e}:{f.name}"): f.key for e, c in self.catalogues.items() for f in c.fields.values()}
+        found |= {("pipelines", n): str(i) for n, i in self.pipelines.items()}
+        found |= {("stages", f"{p}:{n}"): str(i) for (p, n), i in self.stages.items()}
+        found |= {("boards", n): str(i) for n, i in self.boards.items()}
+        return found | {("phases", f"{b}:{n}"): str(i) for (b, n), i in self.phases.items()}
+
+    @property
+    def phase_names(self) -> list[str]:
+        return list(self.worksheet.get("project_phases") or DEFAULT_PROJECT_PHASES)
+
+
+async def read_account(client: PipedriveClient, ledger: Ledger, pipeline_path: Path) -> Account:
     wanted = ledger.rows("select object, field_name, field_type, options from pipedrive.pipedrive__custom_fields "
                          "order by object, field_name")
     catalogues: dict[str, FieldCatalogue] = {}
@@ -96,9 +120,6 @@ async def run_setup(client: PipedriveClient, ledger: Ledger, pipeline_path: Path
     worksheet = read_pipeline(pipeline_path)
     pipelines = {p["name"]: int(p["id"]) async for p in client.list("pipelines")}
     stages = {(s["pipeline_id"], s["name"]): int(s["id"]) async for s in client.list("stages")}
-    existing = {("custom_fields", f"{e}:{f.name}"): f.key for e, c in catalogues.items() for f in c.fields.values()}
-    existing |= {("pipelines", n): str(i) for n, i in pipelines.items()}
-    existing |= {("stages", f"{p}:{n}"): str(i) for (p, n), i in stages.items()}
     board_names = [r["board_name"] for r in ledger.rows(
         "select distinct board_name from pipedrive.pipedrive__projects order by 1")] if _has_projects(ledger) else []
     boards: dict[str, int] = {}
@@ -107,14 +128,71 @@ async def run_setup(client: PipedriveClient, ledger: Ledger, pipeline_path: Path
         boards = {b["name"]: int(b["id"]) async for b in client.list("boards")}
         for bid in boards.values():
             phases |= {(bid, p["name"]): int(p["id"]) async for p in client.list("phases", board_id=bid)}
-    existing |= {("boards", n): str(i) for n, i in boards.items()}
-    existing |= {("phases", f"{b}:{n}"): str(i) for (b, n), i in phases.items()}
-    _resolve_setup_doubts(ledger, existing)
+    return Account(wanted, catalogues, worksheet, pipelines, stages, board_names, boards, phases)
+
+
+@dataclass
+class SchemaPlan:
+    """What `vp2pd setup` would do to the account, read-only (pre-flight shows it before any write)."""
+
+    create_fields: list[str] = field(default_factory=list)
+    reuse_fields: list[str] = field(default_factory=list)
+    add_options: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # same name, another type: setup would stop
+    not_writable: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    create: list[str] = field(default_factory=list)  # pipeline, stages, boards, phases ("stage Completed")
+
+    def as_json(self) -> dict[str, Any]:
+        return vars(self).copy()
+
+
+def plan_setup(account: Account) -> SchemaPlan:
+    """The schema plan: each custom field created, reused (with the options it lacks) or in conflict;
+    the pipeline, stages, project boards and phases to create."""
+    plan = SchemaPlan()
+    for w in account.wanted:
+        entity, name, kind, labels = w["object"], w["field_name"], w["field_type"], list(w["options"] or [])
+        label = f"{entity}.{name}"
+        f = account.catalogues[entity].fields.get(_norm(name))
+        if f is None and kind not in field_types():
+            plan.unsupported.append(f"{label} ({kind})")
+        elif f is None and ENTITY_OBJECT[entity] not in WRITABLE_FIELDS:
+            plan.not_writable.append(label)
+        elif f is None:
+            plan.create_fields.append(f"{label} ({kind}{', ' + str(len(labels)) + ' options' if labels else ''})")
+        elif f.field_type != kind:
+            plan.conflicts.append(f"{label}: exists as {f.field_type}, the map wants {kind}; rename one of them")
+        else:
+            plan.reuse_fields.append(label)
+            plan.add_options += [f"{label}={o}" for o in dict.fromkeys(labels) if _norm(o) not in f.options]
+    name = account.worksheet["pipeline"]
+    pid = account.pipelines.get(name)
+    if pid is None:
+        plan.create.append(f"pipeline {name}")
+    plan.create += [f"stage {s}" for s in account.worksheet["stages"] if pid is None or (pid, s) not in account.stages]
+    for board in account.board_names:
+        bid = account.boards.get(board)
+        if bid is None:
+            plan.create.append(f"project board {board}")
+        plan.create += [f"phase {board}/{p}" for p in account.phase_names
+                        if bid is None or (bid, p) not in account.phases]
+    return plan
+
+
+async def run_setup(client: PipedriveClient, ledger: Ledger, pipeline_path: Path) -> SetupResult:
+    run_id = ledger.start_run("setup")
+    result = SetupResult(run_id)
+    account = await read_account(client, ledger, pipeline_path)
+    wanted, catalogues, worksheet = account.wanted, account.catalogues, account.worksheet
+    pipelines, stages, board_names = account.pipelines, account.stages, account.board_names
+    boards, phases = account.boards, account.phases
+    _resolve_setup_doubts(ledger, account.existing())
 
     for w in wanted:
         entity, name, kind, labels = w["object"], w["field_name"], w["field_type"], list(w["options"] or [])
         catalogue, label = catalogues[entity], f"{entity}.{name}"
-        f = catalogue.fields.get(" ".join(name.split()).casefold())
+        f = catalogue.fields.get(_norm(name))
         if f is None and kind not in field_types():
             result.unsupported.append(f"{label} ({kind}: Pipedrive's types are {', '.join(sorted(field_types()))})")
             continue
@@ -149,7 +227,7 @@ async def run_setup(client: PipedriveClient, ledger: Ledger, pipeline_path: Path
                                   lambda s=stage: client.create("stages", {"name": s, "pipeline_id": pid}))
             stages[(pid, stage)] = int(made["id"])
     result.pipeline = {"name": name, "id": pid, "stages": {s: stages[(pid, s)] for s in worksheet["stages"]}}
-    phase_names = list(worksheet.get("project_phases") or DEFAULT_PROJECT_PHASES)
+    phase_names = account.phase_names
     for board in board_names:
         if board not in boards:
             made = await _created(ledger, run_id, "boards", board, "POST", client.path("boards"),

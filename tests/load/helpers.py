@@ -9,7 +9,7 @@ import httpx
 
 from loaders.pipedrive.client import PipedriveClient
 from loaders.pipedrive.load import Loader, LoadResult
-from loaders.pipedrive.setup import run_setup
+from loaders.pipedrive.setup import SetupResult, run_setup
 from tests.contract.pipedrive_sandbox import BASE, TOKEN
 from tests.contract.validate import ValidatingTransport
 from tests.load.conftest import Env
@@ -50,11 +50,11 @@ async def client_for(env: Env, *, lose_every: int = 0, proxy_pages: bool = False
         yield client
 
 
-async def setup(env: Env, **options: Any) -> None:
+async def setup(env: Env, **options: Any) -> SetupResult:
     ledger = env.ledger()
     try:
         async with client_for(env, **options) as client:
-            await run_setup(client, ledger, env.home / "pipeline.yml")
+            return await run_setup(client, ledger, env.home / "pipeline.yml")
     finally:
         ledger.close()
 

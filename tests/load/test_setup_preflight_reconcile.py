@@ -14,7 +14,7 @@ import pytest
 from loaders.pipedrive import commands
 from loaders.pipedrive.fields import FieldError
 from loaders.pipedrive.preflight import run_preflight
-from loaders.pipedrive.setup import run_setup
+from loaders.pipedrive.setup import SchemaPlan, plan_setup, read_account, run_setup
 from tests.contract.pipedrive_sandbox import BASE, run_async
 from tests.load.conftest import Env, live_account
 from tests.load.helpers import client_for, export, load, setup
@@ -47,11 +47,40 @@ async def test_setup_twice_creates_nothing_the_second_time(env: Env) -> None:
     assert set(again.not_writable) >= {"activity.Source_System_ID"}
 
 
+async def _plan(env: Env) -> SchemaPlan:
+    ledger = env.ledger()
+    try:
+        async with client_for(env) as client:
+            return plan_setup(await read_account(client, ledger, env.home / "pipeline.yml"))
+    finally:
+        ledger.close()
+
+
 @run_async
 async def test_a_same_name_field_of_another_type_is_a_clear_error(env: Env) -> None:
     await _admin_post(env, "fields", [{"entity": "person", "field_name": "Chart_Number", "field_type": "date"}])
+    before = live_account(await export(env))
+    plan = await _plan(env)  # pre-flight names the conflict before anything is written
+    assert len(plan.conflicts) == 1 and plan.conflicts[0].startswith("person.Chart_Number: exists as date")
+    assert live_account(await export(env)) == before
     with pytest.raises(FieldError, match="Chart_Number.*exists as date"):
         await setup(env)
+
+
+@run_async
+async def test_the_schema_plan_lists_what_setup_creates_and_nothing_once_it_ran(env: Env) -> None:
+    wanted = env.rows("select object, field_name from pipedrive.pipedrive__custom_fields order by 1, 2")
+    writable = sorted(f"{o}.{n}" for o, n in wanted if o != "activity")
+    before = live_account(await export(env))
+    plan = await _plan(env)
+    assert sorted(c.split(" (")[0] for c in plan.create_fields) == writable and plan.conflicts == []
+    assert plan.create == ["pipeline Service Contracts", "stage Active contract", "stage Completed", "stage Cancelled"]
+    assert live_account(await export(env)) == before  # reading the plan wrote nothing
+    made = await setup(env)
+    assert sorted(made.created_fields) == writable and sorted(made.not_writable) == sorted(plan.not_writable)
+    again = await _plan(env)
+    assert again.create_fields == [] and again.create == [] and again.add_options == []
+    assert sorted(again.reuse_fields) == writable
 
 
 @run_async

@@ -305,7 +305,9 @@ def sample(customer: str, *, dry_run: bool = True, sample_size: int = 100, decis
         tables = [Table("Owners: staff matched to Pipedrive users",
                         [{"staff": e, "user_id": i} for e, i in found["owners"]["matched"].items()]),
                   Table("Staff without a user (owned by the fallback owner)", found["owners"]["unmatched"]),
-                  Table("Tokens per object", b["objects"], bar="create_tokens")]
+                  Table("Tokens per object", b["objects"], bar="create_tokens"),
+                  Table("Schema plan: what setup will do", [{"action": k, "count": len(v), "first": ", ".join(v[:5])}
+                                                            for k, v in found["schema"].items() if v])]
         data: dict[str, Any] = {"preflight": found, "preflight_report": str(page)}
         if found["problem"]:
             return Outcome("sample", "pre-flight found a problem", ok=False, problem=found["problem"], tables=tables,
