@@ -106,6 +106,17 @@ class Account:
         found |= {("boards", n): str(i) for n, i in self.boards.items()}
         return found | {("phases", f"{b}:{n}"): str(i) for (b, n), i in self.phases.items()}
 
+    def field_action(self, entity: str, name: str, kind: str) -> str:
+        """What setup does with a wanted custom field: `unsupported` (a type Pipedrive has not),
+        `not_writable` (the API cannot create it), `create`, `conflict` (same name, another type:
+        setup stops there) or `reuse`. One rule for the plan and for setup itself."""
+        f = self.catalogues[entity].fields.get(_norm(name))
+        if f is None and kind not in field_types():
+            return "unsupported"
+        if f is None:
+            return "not_writable" if ENTITY_OBJECT[entity] not in WRITABLE_FIELDS else "create"
+        return "conflict" if f.field_type != kind else "reuse"
+
     @property
     def phase_names(self) -> list[str]:
         return list(self.worksheet.get("project_phases") or DEFAULT_PROJECT_PHASES)
@@ -153,17 +164,17 @@ def plan_setup(account: Account) -> SchemaPlan:
     plan = SchemaPlan()
     for w in account.wanted:
         entity, name, kind, labels = w["object"], w["field_name"], w["field_type"], list(w["options"] or [])
-        label = f"{entity}.{name}"
+        label, action = f"{entity}.{name}", account.field_action(entity, name, kind)
         f = account.catalogues[entity].fields.get(_norm(name))
-        if f is None and kind not in field_types():
+        if action == "unsupported":
             plan.unsupported.append(f"{label} ({kind})")
-        elif f is None and ENTITY_OBJECT[entity] not in WRITABLE_FIELDS:
+        elif action == "not_writable":
             plan.not_writable.append(label)
-        elif f is None:
+        elif action == "create":
             plan.create_fields.append(f"{label} ({kind}{', ' + str(len(labels)) + ' options' if labels else ''})")
-        elif f.field_type != kind:
+        elif action == "conflict" and f is not None:
             plan.conflicts.append(f"{label}: exists as {f.field_type}, the map wants {kind}; rename one of them")
-        else:
+        elif f is not None:
             plan.reuse_fields.append(label)
             plan.add_options += [f"{label}={o}" for o in dict.fromkeys(labels) if _norm(o) not in f.options]
     name = account.worksheet["pipeline"]
@@ -192,14 +203,14 @@ async def run_setup(client: PipedriveClient, ledger: Ledger, pipeline_path: Path
     for w in wanted:
         entity, name, kind, labels = w["object"], w["field_name"], w["field_type"], list(w["options"] or [])
         catalogue, label = catalogues[entity], f"{entity}.{name}"
-        f = catalogue.fields.get(_norm(name))
-        if f is None and kind not in field_types():
+        action = account.field_action(entity, name, kind)
+        if action == "unsupported":
             result.unsupported.append(f"{label} ({kind}: Pipedrive's types are {', '.join(sorted(field_types()))})")
             continue
-        if f is None and ENTITY_OBJECT[entity] not in WRITABLE_FIELDS:
+        if action == "not_writable":
             result.not_writable.append(label)
             continue
-        if f is None:
+        if action == "create":
             endpoint = f"/api/v2{FIELDS_PATHS[catalogue.obj]}"
 
             async def make() -> dict[str, Any]:
@@ -209,7 +220,7 @@ async def run_setup(client: PipedriveClient, ledger: Ledger, pipeline_path: Path
             result.created_fields.append(label)
         else:
             before = len(catalogue.created_options)
-            await catalogue.ensure_field(name, kind, labels)  # type check + bulk options
+            await catalogue.ensure_field(name, kind, labels)  # a conflict raises FieldError; else bulk options
             result.reused_fields.append(label)
             result.added_options += [f"{label}={o}" for _, o in catalogue.created_options[before:]]
         made = catalogue.field(name)
