@@ -371,15 +371,17 @@ def full_load(customer: str, *, dry_run: bool = True, stop_at_budget: bool = Fal
 
 
 def token_spend(cfg: CustomerConfig, run_id: str) -> list[tuple[str, float]]:
-    """Cumulative tokens of a ledger run, per second of its operations (HH:MM:SS, tokens so far)."""
-    rows = _rows(cfg, "select strftime(date_trunc('second', created), '%H:%M:%S') as t, sum(coalesce(tokens, 0)) "
-                      f"as tokens from ledger.operations where run_id = '{run_id.replace(chr(39), '')}' "
-                      "group by 1 order by 1")
-    total, points = 0.0, []
-    for r in rows:
-        total += float(r["tokens"] or 0)
-        points.append((r["t"], total))
-    return points
+    """Cumulative tokens of a ledger run per second (HH:MM:SS, tokens so far): the report's timeline."""
+    from vp2pd.report import sources
+
+    wh = sources.open_warehouse(cfg)
+    if wh is None:
+        return []
+    try:
+        spend = sources.token_spend(wh, run_id)
+    finally:
+        wh.close()
+    return [(str(p["at"])[-8:], float(p["cumulative"])) for p in (spend or {}).get("timeline", [])]
 
 
 def _load_plan(cfg: CustomerConfig) -> Outcome:
