@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import duckdb
 
 DEFAULT_MEMORY_LIMIT = "512MB"
+MEMORY_LIMIT_ENV = "VP2PD_DUCKDB_MEMORY_LIMIT"
 
 
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -21,12 +23,26 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     config = {
-        "memory_limit": os.environ.get("VP2PD_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT),
+        "memory_limit": os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT),
         # Insertion order is never relied on (every query orders explicitly); dropping it lets
         # large inserts stream instead of buffering.
         "preserve_insertion_order": False,
     }
     return duckdb.connect(str(path), read_only=read_only, config=config)
+
+
+@contextmanager
+def memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """DuckDB's memory cap set to `limit` for the block, unless the environment sets the cap."""
+    if os.environ.get(MEMORY_LIMIT_ENV):
+        yield
+        return
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{before}'")
 
 
 def quote(identifier: str) -> str:

@@ -28,11 +28,15 @@ from extractors.visual_practice.export.files import ExportError, ExportFile, Exp
 from extractors.visual_practice.export.stage import StagedFile, stage_file
 from vp2pd.config import CustomerConfig
 from vp2pd.vp_contract import COLLECTIONS, Collection
-from vp2pd.warehouse import insert_rows, quote
+from vp2pd.warehouse import insert_rows, memory_limit, quote
 
 SOURCE = "csv"
 NOT_EXPORTED = ("automations", "templates", "reports")  # configuration, not data: never in an export
 LANDING = "_csv_landing"
+# A file's text is kept in memory while it lands (a million clients: ~520 MB); under the
+# warehouse's 512 MB it spilled to disk, and reading in file order and landing each took ~2 s
+# more (measured). 700 MB holds it, with the process's peak still under 1 GiB (~870 MB).
+MEMORY_LIMIT = "700MB"
 
 
 @dataclass
@@ -118,9 +122,12 @@ class ExportJob:
             return self._land(coll, mains, nests)
         finally:
             self.con.execute(f"DROP VIEW IF EXISTS {LANDING}")
+            pattern = [f"_csv_{coll.name}_%"]
             for name, in self.con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE ?", [f"_csv_{coll.name}_%"]
-            ).fetchall():
+                "SELECT view_name FROM duckdb_views() WHERE temporary AND view_name LIKE ?", pattern).fetchall():
+                self.con.execute(f"DROP VIEW IF EXISTS {quote(name)}")
+            for name, in self.con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE ?", pattern).fetchall():
                 self.con.execute(f"DROP TABLE IF EXISTS {quote(name)}")
 
     def _land(self, coll: Collection, mains: list[tuple[FileSpec, ExportFile]],
@@ -236,10 +243,12 @@ def _set_aside_orphans(con: duckdb.DuckDBPyConnection, coll: Collection, child: 
     """Nested rows whose parent did not land: not in the parent file, or quarantined there."""
     if parents:
         landed = " UNION ALL ".join(p.landed_keys() for p in parents)
-        seen = " UNION ALL ".join(f"SELECT _key FROM {p.table}" for p in parents)
+        # In the parent file: read there, or a malformed row DuckDB rejected whose key was readable.
+        seen = " UNION ALL ".join([f"SELECT _key FROM {p.table}" for p in parents] + ["SELECT unnest(?::VARCHAR[])"])
+        rejected = [k for p in parents for k in p.quarantined_keys if k is not None]
         rows = con.execute(
             f"SELECT _ord, _key, _key IN ({seen}) FROM {child.table} WHERE {child.where_landed()} "
-            f"AND _key NOT IN ({landed}) ORDER BY _ord"
+            f"AND _key NOT IN ({landed}) ORDER BY _ord", [rejected]
         ).fetchall()
         parent_file = parents[0].file.name
     else:
@@ -264,4 +273,5 @@ def extract_export(con: duckdb.DuckDBPyConnection, cfg: CustomerConfig, export_p
             raise ExportError(f"{export_path} has no VP-Clients-YYYYMMDD.csv: it is not a Visual Practice export "
                               "(or not all of one)")
         job = ExportJob(con, cfg, aliases, export, run_id)
-        return [job.collection(coll) for coll in COLLECTIONS]
+        with memory_limit(con, MEMORY_LIMIT):
+            return [job.collection(coll) for coll in COLLECTIONS]

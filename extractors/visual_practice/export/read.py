@@ -23,7 +23,6 @@ from extractors.visual_practice.export.encoding import CHUNK_BYTES, SAMPLE_BYTES
 from extractors.visual_practice.export.parse import literal
 
 RECORD_ENDS = {"CR": b"\r", "CRLF": b"\r\n", "LF": b"\n"}
-OVERFLOW = "_overflow"  # the column after the header's last: set when a row has one field too many
 MAX_LINE_BYTES = 16 << 20  # the longest record read back in Python (DuckDB rejects those over 2 MB)
 
 
@@ -55,13 +54,25 @@ def read_header(path: Path, encoding: str) -> tuple[list[str], str]:
 
 @contextmanager
 def insertion_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Keep rows in file order (the warehouse turns it off) so `row_number()` follows the records."""
+    """Keep rows in file order (the warehouse turns it off) while a scan is stored in record order."""
     before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     con.execute("SET preserve_insertion_order = true")
     try:
         yield
     finally:
         con.execute(f"SET preserve_insertion_order = {str(before).lower()}")
+
+
+def ordered_table(con: duckdb.DuckDBPyConnection, name: str, select: str) -> None:
+    """`name`: the rows of `select` (over a scan) with `_ord`, their 1-based order in the file.
+
+    The rows are stored in file order in `<name>_in_order`, whose rowid is then their order.
+    Measured on a million clients: 2.7-3.3 s from DuckDB's parallel read, against 5.3 s for a
+    serial read numbered by `row_number() OVER ()` (a window, on one thread).
+    """
+    with insertion_order(con):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_in_order AS {select}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT rowid + 1 AS _ord, * FROM {name}_in_order")
 
 
 @dataclass(frozen=True)
@@ -87,12 +98,13 @@ class LineNumbers:
 
 @dataclass
 class FileScan:
-    """One export file as a DuckDB relation of VARCHAR columns c0..cN, in record order.
+    """One export file as DuckDB's parallel read: VARCHAR columns c0..cN, malformed rows rejected.
 
-    `every_field_quoted` (VP's way): a quoted empty field reads as '' and a missing one as NULL,
-    so rows with a field too few or too many are seen (DuckDB itself accepts a row with one
-    extra empty field, and needs a serial scan to pad short rows). Otherwise DuckDB's own column
-    count check applies and empty fields read as NULL.
+    `every_field_quoted` (VP's way): a quoted empty field reads as '' and a missing one as NULL.
+    DuckDB rejects a row with a field too few or too many itself, a quoted empty extra field
+    too (measured); only a bare trailing comma, an unquoted empty field after the last, reads
+    as the row without it, which loses nothing. DuckDB checks the encoding of the columns a
+    query reads only: the scan is stored whole (`ordered_table`), so every column is checked.
     """
 
     source: Path  # the export file
@@ -108,20 +120,14 @@ class FileScan:
         No `new_line`: without it DuckDB takes CR, LF and CRLF as record ends (an explicit CRLF
         reads nothing in DuckDB 2.0), and quoted LFs stay in their field.
         """
-        names = [f"c{i}" for i in range(len(self.header))] + ([OVERFLOW] if self.every_field_quoted else [])
-        columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
-        quoted = self.every_field_quoted
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.header))) + "}"
         return (
             f"read_csv({literal(str(self.text.path))}, columns = {columns}, header = true, delim = ',', "
-            f"quote = '\"', escape = '\"', auto_detect = false, encoding = 'utf-8', "
-            f"strict_mode = true, null_padding = {str(quoted).lower()}, allow_quoted_nulls = {str(not quoted).lower()}, "
-            f"parallel = {str(not quoted).lower()}, store_rejects = true, rejects_table = {literal(self.rejects_table)}, "
+            f"quote = '\"', escape = '\"', auto_detect = false, encoding = 'utf-8', strict_mode = true, "
+            f"allow_quoted_nulls = {str(not self.every_field_quoted).lower()}, parallel = true, "
+            f"store_rejects = true, rejects_table = {literal(self.rejects_table)}, "
             f"rejects_scan = {literal(self.rejects_table + '_scan')})"
         )
-
-    def ordered_sql(self) -> str:
-        """Every accepted row's text columns and `_ord`, its order among accepted rows."""
-        return f"SELECT row_number() OVER () AS _ord, * FROM {self.relation()}"
 
     def drop_rejects(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS {self.rejects_table}")

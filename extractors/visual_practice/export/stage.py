@@ -1,6 +1,6 @@
 """Staging one export file: which rows land, and the quarantine rows of those that cannot.
 
-The file is read once into `<table>_rows` (text columns and record order); the stage table is
+The file is read once into `<table>_rows` (text columns and record order `_ord`); the stage table is
 narrow (order, key, duplicate key, and reason and text of bad rows), and the wide parsed rows
 are computed by `rows_sql` straight into `raw.upsert`. Rows that must not land are
 listed by `_ord` in `<table>_skip` and become quarantine rows with their line number, key, text
@@ -20,7 +20,7 @@ from extractors.visual_practice.export.aliases import FileSpec
 from extractors.visual_practice.export.encoding import detect_encoding, readable
 from extractors.visual_practice.export.files import ExportError, ExportFile
 from extractors.visual_practice.export.plan import FilePlan, StageQuery, plan_file
-from extractors.visual_practice.export.read import FileScan, LineNumbers, Reject, insertion_order, read_header
+from extractors.visual_practice.export.read import FileScan, LineNumbers, Reject, ordered_table, read_header
 from extractors.visual_practice.raw import QuarantineRow
 
 
@@ -124,8 +124,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, scratch: Path, spec: FileSpec, fi
     with readable(file.path, encoding, scratch) as text:
         scan = FileScan(file.path, text, header, record_end, f"{table}_rejects", spec.formats.every_field_quoted)
         scan.drop_rejects(con)
-        with insertion_order(con):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_rows AS {scan.ordered_sql()}")
+        ordered_table(con, f"{table}_rows", f"SELECT * FROM {scan.relation()}")
         rejects = scan.rejects(con)
         scan.drop_rejects(con)
         blanks = scan.blank_records()
@@ -138,9 +137,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, scratch: Path, spec: FileSpec, fi
                         accepted + len(rejects), "/".join(header[c] for c in duplicate_columns))
     for reject in rejects:
         key = _reject_key(plan, reject)
-        # DuckDB's count includes the overflow column read after the header's last.
-        why = (f"more fields than the header's {len(header)}" if reject.errors == "TOO MANY COLUMNS"
-               else reject.message)
+        why = {"TOO MANY COLUMNS": f"more fields than the header's {len(header)}",
+               "MISSING COLUMNS": f"fewer fields than the header's {len(header)}"}.get(reject.errors, reject.message)
         staged.quarantine.append(QuarantineRow(plan.spec.collection.name, file.name, staged.where(reject.line, key),
                                                reject.raw_text, f"malformed row: {reject.errors} ({why})"))
         staged.quarantined_keys.append(key)
