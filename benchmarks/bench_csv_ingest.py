@@ -6,8 +6,12 @@ streaming a million clients). The reference is what a data engineer would type t
 own `read_csv` with its defaults (sniffed dialect and types, parallel), `ignore_errors` because
 the messy export has malformed rows, into a table of a DuckDB database file — as the extractor
 lands its rows in the warehouse file. The measured figure is
-the extractor landing the file in `raw_visual_practice.clients` (encoding detection, defect
-checks, quarantine, typing, upsert), in a subprocess of its own so its peak memory is its own.
+the extractor landing the same file in `raw_visual_practice.clients` (encoding detection, defect
+checks, quarantine, typing, upsert), in a subprocess of its own so its peak memory is its own:
+an export folder holding the clients file alone. The whole export (with its client contacts
+file, nested into the clients) is measured too, for the record. Every file is read once before
+it is timed, so that no run pays for a cold page cache (the reference's first run warmed its
+file, the cp1252 twin was cold: 9 s of disk reads in one measurement).
 
 Two exports of the same practice (same seed, same records):
 - UTF-8 with BOM: reference and extractor read the very same file;
@@ -91,6 +95,7 @@ def _reference_seconds(clients_file: Path) -> float:
     database = BUILD_DIR / "csv-reference.duckdb"
     for _ in range(2):
         database.unlink(missing_ok=True)
+        _warm(clients_file.parent)
         con = duckdb.connect(str(database))
         start = time.perf_counter()
         con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{clients_file}', ignore_errors = true)")
@@ -104,6 +109,7 @@ def _reference_seconds(clients_file: Path) -> float:
 
 
 def _ingest(export: Path) -> dict[str, float]:
+    _warm(export)
     build = BUILD_DIR / "csv-ingest"
     done = subprocess.run([sys.executable, "-c", INGEST, str(export), str(build)], check=True,
                           capture_output=True, text=True)
@@ -114,22 +120,48 @@ def _clients_file(encoding: str) -> Path:
     return next((_practice(encoding) / "export").glob("VP-Clients-*.csv"))
 
 
+def _clients_only(encoding: str) -> Path:
+    """An export folder of the clients file alone (a link to it): the file the reference reads."""
+    folder = _practice(encoding) / "clients-file"
+    folder.mkdir(exist_ok=True)
+    link = folder / _clients_file(encoding).name
+    if not link.exists():
+        link.symlink_to(_clients_file(encoding).resolve())
+    return folder
+
+
+def _warm(folder: Path) -> None:
+    """Write out what earlier runs left dirty and read every file of `folder` once, into the page cache."""
+    os.sync()  # a previous run's ~600 MB of database pages being written back slowed the next by ~2 s
+    for path in folder.glob("*.csv"):
+        with path.open("rb") as handle:
+            while handle.read(1 << 24):
+                pass
+
+
 def run() -> list[Result]:
     generator = {encoding: _generate(encoding) for encoding in ENCODINGS}
     reference = _reference_seconds(_clients_file("utf-8-sig"))
     results = []
     for encoding in ENCODINGS:
-        ingest = _ingest(_practice(encoding) / "export")
+        whole_export = _ingest(_practice(encoding) / "export")
+        runs = [_ingest(_clients_only(encoding)) for _ in range(2)]
+        ingest = min(runs, key=lambda r: r["elapsed_s"])  # best of two, as the reference
         ratio = reference / ingest["elapsed_s"]
         accounted = ingest["extracted"] + ingest["quarantined"] == ingest["rows_read"]
+        peak = max(r["peak_mib"] for r in [*runs, whole_export])
         results += [
             Result(f"csv_ingest_{encoding}_speed_vs_duckdb_read_csv", ingest["elapsed_s"], reference, "s", ratio,
                    ">= 0.5", check(ratio, ">= 0.5") and accounted,
                    {"file_mib": round(_clients_file(encoding).stat().st_size / 2**20, 1),
                     "rows_read": ingest["rows_read"], "extracted": ingest["extracted"],
-                    "quarantined": ingest["quarantined"], "extracted_plus_quarantined_equals_read": accounted}),
-            Result(f"csv_ingest_{encoding}_peak_memory", ingest["peak_mib"], 1024, "MiB", ingest["peak_mib"] / 1024,
-                   "< 1.0", check(ingest["peak_mib"] / 1024, "< 1.0")),
+                    "quarantined": ingest["quarantined"], "extracted_plus_quarantined_equals_read": accounted,
+                    "runs_s": [round(r["elapsed_s"], 2) for r in runs],
+                    "whole_export_with_contacts_s": round(whole_export["elapsed_s"], 2),
+                    "whole_export_ratio": round(reference / whole_export["elapsed_s"], 3)}),
+            Result(f"csv_ingest_{encoding}_peak_memory", peak, 1024, "MiB", peak / 1024, "< 1.0", check(peak / 1024, "< 1.0"),
+                   {"clients_file_mib": round(max(r["peak_mib"] for r in runs)),
+                    "whole_export_mib": round(whole_export["peak_mib"])}),
         ]
     peak = generator["cp1252"]
     results.append(Result("generator_clients_peak_memory", peak["peak_mib"], 1024, "MiB", peak["peak_mib"] / 1024,
