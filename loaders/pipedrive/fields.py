@@ -26,7 +26,8 @@ class FieldError(PipedriveError):
     """An unknown field or option, or a field whose type differs from the one asked for."""
 
 
-def _norm(text: str) -> str:
+def normalise_name(text: str) -> str:
+    """A field or option name as Pipedrive compares them: spaces collapsed, case folded."""
     return " ".join(text.split()).casefold()
 
 
@@ -47,7 +48,7 @@ class Field:
 
     def add_options(self, options: Iterable[Mapping[str, Any]]) -> None:
         for option in options:
-            self.options[_norm(str(option["label"]))] = option["id"]
+            self.options[normalise_name(str(option["label"]))] = option["id"]
             self.labels[option["id"]] = str(option["label"])
 
 
@@ -67,7 +68,7 @@ class FieldCatalogue:
             by_name: dict[str, Field] = {}
             async for row in self.client.list_path(self.path):
                 f = Field.from_api(row)
-                by_name.setdefault(_norm(f.name), f)  # a custom field never shadows a system one
+                by_name.setdefault(normalise_name(f.name), f)  # a custom field never shadows a system one
             self._by_name = by_name
         return self
 
@@ -79,7 +80,7 @@ class FieldCatalogue:
 
     def field(self, name: str) -> Field:
         try:
-            return self.fields[_norm(name)]
+            return self.fields[normalise_name(name)]
         except KeyError:
             raise FieldError(f"{self.obj}: no field named {name!r}") from None
 
@@ -91,7 +92,7 @@ class FieldCatalogue:
         if f.field_type not in OPTION_TYPES:
             raise FieldError(f"{self.obj}.{f.name} is a {f.field_type} field, it has no options")
         try:
-            return f.options[_norm(label)]
+            return f.options[normalise_name(label)]
         except KeyError:
             raise FieldError(f"{self.obj}.{f.name}: no option labelled {label!r}") from None
 
@@ -99,7 +100,7 @@ class FieldCatalogue:
         """The field named `name`, created with `field_type` (and its options) if it is missing."""
         await self.load()
         labels = list(dict.fromkeys(options))
-        existing = self.fields.get(_norm(name))
+        existing = self.fields.get(normalise_name(name))
         if existing is not None:
             if existing.field_type != field_type:
                 raise FieldError(f"{self.obj}: field {existing.name!r} exists as {existing.field_type}, "
@@ -113,7 +114,7 @@ class FieldCatalogue:
         if labels:
             body["options"] = [{"label": label} for label in labels]
         created = Field.from_api((await self.client.request("POST", self.path, json=body))["data"])
-        self.fields[_norm(name)] = created
+        self.fields[normalise_name(name)] = created
         self.created_fields.append(created.name)
         return created
 
@@ -123,7 +124,7 @@ class FieldCatalogue:
         f = self.field(name)
         if f.field_type not in OPTION_TYPES:
             raise FieldError(f"{self.obj}.{f.name} is a {f.field_type} field, it has no options")
-        missing = [label for label in dict.fromkeys(labels) if _norm(label) not in f.options]
+        missing = [label for label in dict.fromkeys(labels) if normalise_name(label) not in f.options]
         if missing:
             body = [{"label": label} for label in missing]
             added = (await self.client.request("POST", f"{self.path}/{f.key}/options", json=body))["data"]

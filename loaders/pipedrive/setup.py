@@ -23,7 +23,7 @@ import yaml
 from vp2pd import pipedrive_contract as contract
 
 from loaders.pipedrive.client import PipedriveClient
-from loaders.pipedrive.fields import FieldCatalogue, _norm
+from loaders.pipedrive.fields import FieldCatalogue, normalise_name
 from loaders.pipedrive.ledger import ABANDONED, RESOLVED, Intent, Ledger
 from loaders.pipedrive.settings import FIELDS_PATHS, WRITABLE_FIELDS
 from loaders.pipedrive.sequence import DEFAULT_PROJECT_PHASES, STEPS
@@ -110,7 +110,7 @@ class Account:
         """What setup does with a wanted custom field: `unsupported` (a type Pipedrive has not),
         `not_writable` (the API cannot create it), `create`, `conflict` (same name, another type:
         setup stops there) or `reuse`. One rule for the plan and for setup itself."""
-        f = self.catalogues[entity].fields.get(_norm(name))
+        f = self.catalogues[entity].fields.get(normalise_name(name))
         if f is None and kind not in field_types():
             return "unsupported"
         if f is None:
@@ -165,7 +165,7 @@ def plan_setup(account: Account) -> SchemaPlan:
     for w in account.wanted:
         entity, name, kind, labels = w["object"], w["field_name"], w["field_type"], list(w["options"] or [])
         label, action = f"{entity}.{name}", account.field_action(entity, name, kind)
-        f = account.catalogues[entity].fields.get(_norm(name))
+        f = account.catalogues[entity].fields.get(normalise_name(name))
         if action == "unsupported":
             plan.unsupported.append(f"{label} ({kind})")
         elif action == "not_writable":
@@ -176,7 +176,7 @@ def plan_setup(account: Account) -> SchemaPlan:
             plan.conflicts.append(f"{label}: exists as {f.field_type}, the map wants {kind}; rename one of them")
         elif f is not None:
             plan.reuse_fields.append(label)
-            plan.add_options += [f"{label}={o}" for o in dict.fromkeys(labels) if _norm(o) not in f.options]
+            plan.add_options += [f"{label}={o}" for o in dict.fromkeys(labels) if normalise_name(o) not in f.options]
     name = account.worksheet["pipeline"]
     pid = account.pipelines.get(name)
     if pid is None:

@@ -62,8 +62,9 @@ def _pill(state: bool | None, good: str, bad: str, missing: str = "not run") -> 
     return f'<span class="pill {cls}">{escape(text)}</span>'
 
 
-def _link(target: Path, here: Path, text: str) -> str:
-    """A link relative to the report's folder (the run folder can be copied with build/ beside it)."""
+def relative_link(target: Path, here: Path, text: str) -> str:
+    """A link to `target` relative to the folder `here` (a run folder can be copied with build/ beside
+    it); nothing when `target` does not exist."""
     if not target.exists():
         return ""
     try:
@@ -218,7 +219,7 @@ def _validation(r: Report) -> None:
                      for e in exps if not e.get("success")]
     ok = all(d.get("success") for d in found.values() if d)
     r.status.append(("validation", _pill(ok, "passed", "failed")))
-    docs = _link(r.cfg.reports_dir / "data_docs" / "index.html", r.folder, "Great Expectations Data Docs")
+    docs = relative_link(r.cfg.reports_dir / "data_docs" / "index.html", r.folder, "Great Expectations Data Docs")
     r.add("validation", "Validation", (f"<p>{docs}</p>" if docs else "") + _t(rows)
           + ("<h3>Expectations not met</h3>" + _t(problems, bar="failing") if problems
              else _p("Every expectation met.")))
@@ -232,7 +233,7 @@ def _sample(r: Report) -> None:
         rows = data if isinstance(data, list) else [{"sample": data}]
         return r.add("sample", "Sample migration and field diff", _t(rows))
     run = data.get("run_id")
-    links = [_link(r.cfg.reports_dir / name, r.folder, name)
+    links = [relative_link(r.cfg.reports_dir / name, r.folder, name)
              for name in (f"sample_{run}.html", f"sample_{run}_diff.csv")]
     parts = [f"<p>{' '.join(x for x in links if x)}</p>"] if any(links) else []
     scalars = {k: v for k, v in data.items() if not isinstance(v, (dict, list))}
@@ -345,8 +346,8 @@ def _skipped(r: Report, wh: sources.Warehouse | None) -> None:
     reasons = _by_reason(sent_skipped)
     parts = [_p(f"{len(sent_skipped):,} records skipped with a reason, {len(quarantined):,} quarantined, "
                 f"{len(reported):,} sent but reported for attention. Full lists: "),
-             f"<p>{_link(r.folder / 'skipped.csv', r.folder, 'skipped.csv')} "
-             f"{_link(r.folder / 'quarantined.csv', r.folder, 'quarantined.csv')}</p>",
+             f"<p>{relative_link(r.folder / 'skipped.csv', r.folder, 'skipped.csv')} "
+             f"{relative_link(r.folder / 'quarantined.csv', r.folder, 'quarantined.csv')}</p>",
              svg.bars(reasons, "label", ["records"], title="skipped records per reason (collection)"),
              _t([{k: v for k, v in x.items() if k != "label"} for x in reasons], bar="records")]
     for reason in dict.fromkeys(s["reason"] for s in sent_skipped):
@@ -377,7 +378,7 @@ def _handbook(r: Report) -> None:
     data = sources.read_json(r.cfg.reports_dir / "handbook.json")
     if data is None:
         return r.not_run("handbook", "Rebuild handbook", f"vp2pd handbook -c {r.cfg.slug}")
-    link = _link(r.cfg.reports_dir / "handbook.md", r.folder, "handbook.md")
+    link = relative_link(r.cfg.reports_dir / "handbook.md", r.folder, "handbook.md")
     r.add("handbook", "Automations, templates and reports to rebuild",
           _p(", ".join(f"{n} {c}" for c, n in (data.get("counts") or {}).items()) + " — the handbook says what to "
              "build in Pipedrive for each.") + (f"<p>{link}</p>" if link else "")

@@ -6,23 +6,18 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loaders.pipedrive.reports import STYLE, table
 from vp2pd.report import svg
+from vp2pd.report.build import relative_link
 from vp2pd.runbook.display import bar_svg
 from vp2pd.config import CustomerConfig
 from vp2pd.secrets import redact
 
 if TYPE_CHECKING:
     from vp2pd.runbook.execute import RunRecord
-
-
-def _link(target: Path, base: Path, text: str) -> str:
-    href = os.path.relpath(target, base)
-    return f'<a href="{html.escape(href)}">{html.escape(text)}</a>'
 
 
 def _step_section(folder: Path, step: str) -> str:
@@ -46,17 +41,17 @@ def write_run_report(cfg: CustomerConfig, record: "RunRecord") -> Path:
     migration = folder / "report.html" if (folder / "report.html").is_file() else None
     rows = []
     for s in record.steps:
-        link = _link(Path(s.html), folder, Path(s.html).name) if s.html else ""
+        link = relative_link(Path(s.html), folder, Path(s.html).name) if s.html else ""
         rows.append(f"<tr><td>{html.escape(s.step)}</td><td class=\"{'good' if s.status == 'ok' else 'bad'}\">"
                     f"{html.escape(s.status)}</td><td>{s.seconds:.1f} s</td><td>{link}</td>"
                     f"<td>{html.escape(s.error or '')}</td></tr>")
-    links = [_link(p, folder, p.name) for p in sorted(cfg.reports_dir.glob("*.html"))] if cfg.reports_dir.is_dir() \
+    links = [relative_link(p, folder, p.name) for p in sorted(cfg.reports_dir.glob("*.html"))] if cfg.reports_dir.is_dir() \
         else []
     docs = cfg.reports_dir / "data_docs" / "index.html"
     if docs.is_file():
-        links.append(_link(docs, folder, "Data Docs (validation)"))
+        links.append(relative_link(docs, folder, "Data Docs (validation)"))
     if migration:
-        links.insert(0, _link(migration, folder, "Migration report"))
+        links.insert(0, relative_link(migration, folder, "Migration report"))
     body = [f"<h1>Runbook {html.escape(record.customer)} · {html.escape(record.run_id)} — "
             f"{html.escape(record.status)}</h1>",
             f"<p>Started {html.escape(record.started)}. The executed notebooks are the record of the run.</p>",
