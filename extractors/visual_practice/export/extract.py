@@ -206,6 +206,11 @@ class ExportJob:
         spared = [k for s in staged for k in s.quarantined_keys]
         if None in spared:
             return 0, f"deletions not marked: {spared.count(None)} quarantined row(s) without a readable key"
+        earlier = self.con.execute(
+            f"SELECT count(*) FROM {raw.table(coll)} WHERE _source = ? AND _deleted_at IS NULL AND _run_id <> ?",
+            [SOURCE, self.run_id]).fetchone()[0]
+        if not earlier:  # every live CSV row is this run's (a first extraction): none can be gone
+            return 0, None
         key = quote(coll.key)
         scope = ""
         if coll.name == "custom_object_records":
