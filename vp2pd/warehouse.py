@@ -10,7 +10,7 @@ import os
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import duckdb
 
@@ -33,17 +33,28 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
 
 
 @contextmanager
+def setting(con: duckdb.DuckDBPyConnection, name: str, value: str | Callable[[str], str]) -> Iterator[None]:
+    """DuckDB setting `name` at `value` (or `value(current)`) for the block, then as it was.
+
+    Most settings are the database's (GLOBAL), shared by every cursor: hence always restored.
+    """
+    current = con.execute(f"SELECT current_setting('{name}')").fetchone()[0]
+    before = "" if current is None else str(current)
+    con.execute(f"SET {name} = '{value(before) if callable(value) else value}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET {name} = '{before}'")
+
+
+@contextmanager
 def memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
     """DuckDB's memory cap set to `limit` for the block, unless the environment sets the cap."""
     if os.environ.get(MEMORY_LIMIT_ENV):
         yield
         return
-    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    con.execute(f"SET memory_limit = '{limit}'")
-    try:
+    with setting(con, "memory_limit", limit):
         yield
-    finally:
-        con.execute(f"SET memory_limit = '{before}'")
 
 
 def quote(identifier: str) -> str:

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import duckdb
 
 from vp2pd.vp_contract import COLLECTIONS, PRACTICE, Collection
-from vp2pd.warehouse import insert_rows, quote
+from vp2pd.warehouse import insert_rows, quote, setting
 
 SCHEMA = "raw_visual_practice"
 META_COLUMNS = (
@@ -120,13 +120,9 @@ def fast_writes(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     The raw layer is written once per extraction and read by the staging models; its file is
     ~2x larger for it. The setting is the database's (GLOBAL), so it is restored after.
     """
-    before = con.execute("SELECT current_setting('disabled_compression_methods')").fetchone()[0]
-    methods = sorted({m for m in str(before or "").split(",") if m} | {"dict_fsst"})
-    con.execute(f"SET disabled_compression_methods = '{','.join(methods)}'")
-    try:
+    with setting(con, "disabled_compression_methods",
+                 lambda before: ",".join(sorted({m for m in before.split(",") if m} | {"dict_fsst"}))):
         yield
-    finally:
-        con.execute(f"SET disabled_compression_methods = '{before or ''}'")
 
 
 def upsert(con: duckdb.DuckDBPyConnection, coll: Collection, staged: str, run_id: str, source: str) -> UpsertCounts:

@@ -56,3 +56,14 @@ def test_memory_limit_leaves_a_cap_set_in_the_environment(monkeypatch: pytest.Mo
     con = connect(":memory:")
     with memory_limit(con, "700MB"):
         assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "286.1 MiB"
+
+
+def test_setting_restores_a_false_boolean_and_derives_a_value_from_the_current_one() -> None:
+    con = connect(":memory:")
+    get = lambda name: con.execute(f"SELECT current_setting('{name}')").fetchone()[0]  # noqa: E731
+    with warehouse.setting(con, "preserve_insertion_order", "true"):
+        assert get("preserve_insertion_order") is True
+    assert get("preserve_insertion_order") is False  # the warehouse's own
+    with warehouse.setting(con, "disabled_compression_methods", lambda now: ",".join(filter(None, [now, "fsst"]))):
+        assert get("disabled_compression_methods") == "FSST"
+    assert get("disabled_compression_methods") == ""

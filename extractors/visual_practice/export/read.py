@@ -21,6 +21,7 @@ import duckdb
 
 from extractors.visual_practice.export.encoding import CHUNK_BYTES, SAMPLE_BYTES, UTF8_BOM, ReadableFile
 from extractors.visual_practice.export.parse import literal
+from vp2pd.warehouse import setting
 
 RECORD_ENDS = {"CR": b"\r", "CRLF": b"\r\n", "LF": b"\n"}
 MAX_LINE_BYTES = 16 << 20  # the longest record read back in Python (DuckDB rejects those over 2 MB)
@@ -55,12 +56,8 @@ def read_header(path: Path, encoding: str) -> tuple[list[str], str]:
 @contextmanager
 def insertion_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Keep rows in file order (the warehouse turns it off) while a scan is stored in record order."""
-    before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
-    con.execute("SET preserve_insertion_order = true")
-    try:
+    with setting(con, "preserve_insertion_order", "true"):
         yield
-    finally:
-        con.execute(f"SET preserve_insertion_order = {str(before).lower()}")
 
 
 def ordered_table(con: duckdb.DuckDBPyConnection, name: str, select: str) -> None:
