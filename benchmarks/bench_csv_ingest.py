@@ -159,7 +159,8 @@ def run() -> list[Result]:
                     "runs_s": [round(r["elapsed_s"], 2) for r in runs],
                     "whole_export_with_contacts_s": round(whole_export["elapsed_s"], 2),
                     "whole_export_ratio": round(reference / whole_export["elapsed_s"], 3)}),
-            Result(f"csv_ingest_{encoding}_peak_memory", peak, 1024, "MiB", peak / 1024, "< 1.0", check(peak / 1024, "< 1.0"),
+            Result(f"csv_ingest_{encoding}_peak_memory", peak, 1024, "MiB", peak / 1024, "< 1.0",
+                   check(peak / 1024, "< 1.0"),
                    {"clients_file_mib": round(max(r["peak_mib"] for r in runs)),
                     "whole_export_mib": round(whole_export["peak_mib"])}),
         ]

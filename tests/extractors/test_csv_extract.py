@@ -372,8 +372,8 @@ def test_a_contact_of_a_malformed_client_row_is_quarantined_as_of_a_quarantined_
     # DuckDB rejects the malformed row itself: its key is read from its text, and its contacts
     # are said to belong to a quarantined record, not to one missing from the file.
     export = ExportBuilder(tmp_path / "export")
-    export.file("Clients", CLIENTS, [client("000001"), export.encode(record([client("000002").get(h, "") for h in CLIENTS]))
-                                     + b',"extra"'])
+    malformed = export.encode(record([client("000002").get(h, "") for h in CLIENTS])) + b',"extra"'
+    export.file("Clients", CLIENTS, [client("000001"), malformed])
     export.file("ClientContacts", CONTACTS, [{"Chart #": "000002", "Contact Name": "Marie", "Relationship": "mother"},
                                              {"Chart #": "000001", "Contact Name": "Luc", "Relationship": "father"}])
     extract_export(con, config(), tmp_path / "export", "run")

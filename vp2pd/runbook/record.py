@@ -45,8 +45,8 @@ def write_run_report(cfg: CustomerConfig, record: "RunRecord") -> Path:
         rows.append(f"<tr><td>{html.escape(s.step)}</td><td class=\"{'good' if s.status == 'ok' else 'bad'}\">"
                     f"{html.escape(s.status)}</td><td>{s.seconds:.1f} s</td><td>{link}</td>"
                     f"<td>{html.escape(s.error or '')}</td></tr>")
-    links = [relative_link(p, folder, p.name) for p in sorted(cfg.reports_dir.glob("*.html"))] if cfg.reports_dir.is_dir() \
-        else []
+    reports = sorted(cfg.reports_dir.glob("*.html")) if cfg.reports_dir.is_dir() else []
+    links = [relative_link(p, folder, p.name) for p in reports]
     docs = cfg.reports_dir / "data_docs" / "index.html"
     if docs.is_file():
         links.append(relative_link(docs, folder, "Data Docs (validation)"))

@@ -128,8 +128,8 @@ def _map_json(pairs: list[tuple[str, str]], null_when_empty: bool) -> str:
     """
     if not pairs:
         return "NULL" if null_when_empty else "'{}'"
-    members = ", ".join(f"CASE WHEN trim({expr}) <> '' THEN {literal(json.dumps(k) + ':')} || to_json({expr})::VARCHAR END"
-                        for k, expr in pairs)
+    members = ", ".join(f"CASE WHEN trim({expr}) <> '' THEN {literal(json.dumps(k) + ':')} || "
+                        f"to_json({expr})::VARCHAR END" for k, expr in pairs)
     obj = f"'{{' || concat_ws(',', {members}) || '}}'"
     return f"nullif({obj}, '{{}}')" if null_when_empty else obj
 
@@ -138,8 +138,9 @@ class StageQuery:
     """The SQL over one file's read rows (`source`: `_ord` and the text columns c0..cN).
 
     The file is read once, in parallel, into `source` with no other work (measured: reading it
-    again for the landing rows cost more than keeping its text); everything else runs from there. `checks_sql` (a narrow
-    table): each row's order, key, duplicate key, and for a bad row the reason and its text.
+    again for the landing rows cost more than keeping its text); everything else runs from there.
+    `checks_sql` (a narrow table): each row's order, key, duplicate key, and for a bad row the
+    reason and its text.
     `rows_sql`: the rows that may land, parsed and assembled into the raw layer's types, read by
     `raw.upsert` directly.
     """

@@ -1,8 +1,8 @@
 """Staging one export file: which rows land, and the quarantine rows of those that cannot.
 
-The file is read once into `<table>_rows` (text columns and record order `_ord`); the stage table is
-narrow (order, key, duplicate key, and reason and text of bad rows), and the wide parsed rows
-are computed by `rows_sql` straight into `raw.upsert`. Rows that must not land are
+The file is read once into `<table>_rows` (text columns and record order `_ord`); the stage
+table is narrow (order, key, duplicate key, and reason and text of bad rows), and the wide
+parsed rows are computed by `rows_sql` straight into `raw.upsert`. Rows that must not land are
 listed by `_ord` in `<table>_skip` and become quarantine rows with their line number, key, text
 and reason; rows DuckDB rejected never reach the stage and are quarantined from its rejects
 table. So rows read = landed + quarantined, by construction and checked by the tests.
