@@ -68,14 +68,35 @@ def _scratch_dir(size: int, fallback: Path) -> Path:
     return fallback
 
 
+# cp1252 and latin-1 differ only in the bytes 0x80-0x9F (curly quotes, dashes, the euro sign and
+# the five undefined bytes); translating a chunk with every other byte deleted finds them.
+C1_BYTES = bytes(range(0x80, 0xA0))
+_NOT_C1 = bytes(b for b in range(256) if b not in C1_BYTES)
+
+
+def _to_utf8(chunk: bytes) -> tuple[bytes, bool]:
+    """One chunk of cp1252 as UTF-8, and whether it holds a byte cp1252 leaves undefined.
+
+    A chunk without C1 bytes (most of them: a million clients held 25) is decoded as latin-1,
+    which is the same text and was ~2x faster than the cp1252 codec (measured on 430 MB:
+    0.62-0.75 s against 1.1-1.47 s, finding the C1 bytes included).
+    """
+    if chunk.isascii():
+        return chunk, False
+    if not chunk.translate(None, _NOT_C1):
+        return chunk.decode("latin-1").encode("utf-8"), False
+    text = chunk.decode("cp1252", errors="replace")
+    return text.encode("utf-8"), UNDECODABLE in text
+
+
 def _transcode(source: Path, target: Path) -> bool:
     """cp1252 -> UTF-8; returns whether any byte was undefined in cp1252."""
     undefined = False
     with source.open("rb") as src, target.open("wb") as out:
         while chunk := src.read(CHUNK_BYTES):
-            text = chunk.decode("cp1252", errors="replace")
-            undefined = undefined or UNDECODABLE in text
-            out.write(text.encode("utf-8"))
+            text, undefined_here = _to_utf8(chunk)
+            undefined = undefined or undefined_here
+            out.write(text)
     return undefined
 
 
