@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from extractors.visual_practice import raw
 from extractors.visual_practice.export.aliases import FileSpec, Target, normalise_label
-from extractors.visual_practice.export.encoding import UNDECODABLE, ReadableFile
 from extractors.visual_practice.export.files import ExportError, ExportFile
 from extractors.visual_practice.export.parse import expectation, literal, value_sql
 from vp2pd.vp_contract import DUCKDB_TYPES, NESTED_MEMBERS, Collection
@@ -145,9 +144,8 @@ class StageQuery:
     `raw.upsert` directly.
     """
 
-    def __init__(self, plan: FilePlan, text: ReadableFile, source: str) -> None:
+    def __init__(self, plan: FilePlan, source: str) -> None:
         self.plan = plan
-        self.text = text
         self.source = source
         self.text_quoted = plan.spec.formats.every_field_quoted
         # (column, value kind) -> alias of its typed value, for every typed column the plan maps
@@ -218,10 +216,6 @@ class StageQuery:
                 f"({alias} IS NULL AND trim(c{index}) <> '')",
                 f"{literal(label + ': ')} || to_json(c{index})::VARCHAR || {literal(' is not ' + expectation(kind, plan.spec.formats))}",
             ))
-        if self.text.undecodable:
-            for index, label in enumerate(plan.header):
-                checks.append((f"contains(c{index}, '{UNDECODABLE}')",
-                               literal(f"{label}: holds a byte Windows-1252 does not define")))
         return checks
 
     def _parsed_rows(self) -> str:

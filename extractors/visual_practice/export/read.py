@@ -147,9 +147,10 @@ class FileScan:
                 for line, position, errors, message, csv_line in rows]
 
     def _raw_text(self, errors: str, position: int, csv_line: str) -> str:
-        if "INVALID ENCODING" in errors and self.text.path == self.source:
-            # DuckDB shows undecodable bytes as `?`: take the record from the file, bytes escaped.
-            return record_at(self.source, position, self.record_end).decode("utf-8", errors="backslashreplace")
+        if "INVALID ENCODING" in errors:
+            # DuckDB shows invalid bytes as `?`: take the record from the file it read (a cp1252
+            # file's copy keeps the undefined bytes as they were), bytes escaped.
+            return record_at(self.text.path, position, self.record_end).decode("utf-8", errors="backslashreplace")
         # A blank record before a rejected one shows as its leading record end.
         return csv_line.lstrip("\r\n")
 

@@ -128,17 +128,20 @@ def stage_file(con: duckdb.DuckDBPyConnection, scratch: Path, spec: FileSpec, fi
         rejects = scan.rejects(con)
         scan.drop_rejects(con)
         blanks = scan.blank_records()
-    query = StageQuery(plan, text, f"{table}_rows")
+    query = StageQuery(plan, f"{table}_rows")
     unique_columns = [plan.column_of(*u.split(":")) for u in unique]
     duplicate_columns = [c for c in unique_columns if c is not None] if None not in unique_columns else []
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {query.checks_sql(duplicate_columns)}")
     accepted = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     staged = StagedFile(plan, scan, query, table, scan.line_numbers(rejects, blanks),
                         accepted + len(rejects), "/".join(header[c] for c in duplicate_columns))
+    explained = {"TOO MANY COLUMNS": f"more fields than the header's {len(header)}",
+                 "MISSING COLUMNS": f"fewer fields than the header's {len(header)}"}
+    if encoding == "cp1252":  # its copy keeps the five undefined bytes, which are not UTF-8 (encoding.py)
+        explained["INVALID ENCODING"] = "holds a byte Windows-1252 does not define"
     for reject in rejects:
         key = _reject_key(plan, reject)
-        why = {"TOO MANY COLUMNS": f"more fields than the header's {len(header)}",
-               "MISSING COLUMNS": f"fewer fields than the header's {len(header)}"}.get(reject.errors, reject.message)
+        why = explained.get(reject.errors, reject.message)
         staged.quarantine.append(QuarantineRow(plan.spec.collection.name, file.name, staged.where(reject.line, key),
                                                reject.raw_text, f"malformed row: {reject.errors} ({why})"))
         staged.quarantined_keys.append(key)
