@@ -15,6 +15,7 @@ from extractors.visual_practice import raw
 from extractors.visual_practice.export.aliases import FileSpec, Target, normalise_label
 from extractors.visual_practice.export.files import ExportError, ExportFile
 from extractors.visual_practice.export.parse import expectation, literal, value_sql
+from extractors.visual_practice.export.read import stored_rows
 from vp2pd.vp_contract import DUCKDB_TYPES, NESTED_MEMBERS, Collection
 from vp2pd.warehouse import quote
 
@@ -254,9 +255,13 @@ class StageQuery:
         )
 
     def raw_rows_sql(self, ordinals_table: str) -> str:
-        """The text of the rows whose `_ord` is in `ordinals_table`."""
-        return (f"SELECT _ord, {self._raw_text()} FROM {self.source} "
-                f"WHERE _ord IN (SELECT _ord FROM {ordinals_table})")
+        """The text of the rows whose `_ord` is in `ordinals_table`.
+
+        Selected by rowid from the stored rows, DuckDB fetches just those rows (measured on a
+        million clients: 0.003 s); a filter on the view's computed `_ord` read them all (0.27 s).
+        """
+        return (f"SELECT rowid + 1 AS _ord, {self._raw_text()} FROM {stored_rows(self.source)} "
+                f"WHERE rowid IN (SELECT _ord - 1 FROM {ordinals_table})")
 
 
 def element_columns(coll: Collection, nest: str) -> list[tuple[str, str]]:
